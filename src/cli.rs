@@ -1,0 +1,153 @@
+//! Command line: `serve` (default), `migrate`, `user create`.
+
+use std::io::{BufRead, IsTerminal};
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand};
+use secrecy::ExposeSecret;
+
+use crate::config::Settings;
+use crate::db::{self, write_transaction};
+use crate::dto::validate;
+use crate::security::password;
+use crate::services::keys;
+use crate::services::normalize_email;
+use crate::services::user::{insert_account, AccountSpec};
+use crate::startup::{connect, Application, StartupError};
+
+/// tokenward: token and session server.
+#[derive(Debug, Parser)]
+#[command(name = "tokenward", version, about)]
+pub struct Cli {
+    /// TOML config file (environment variables override it).
+    #[arg(long, global = true, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// What to do (default: serve).
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+/// Subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the HTTP server (migrations are applied first).
+    Serve,
+    /// Apply pending database migrations and exit.
+    Migrate,
+    /// Manage accounts.
+    #[command(subcommand)]
+    User(UserCommand),
+}
+
+/// `user` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum UserCommand {
+    /// Create an account. The password is read from TOKENWARD_USER_PASSWORD or
+    /// standard input, never from the command line.
+    Create {
+        /// Email address.
+        #[arg(long)]
+        email: String,
+        /// Role (repeatable); `user` when none.
+        #[arg(long = "role")]
+        roles: Vec<String>,
+        /// Display name.
+        #[arg(long, default_value = "")]
+        full_name: String,
+    },
+}
+
+/// Runs the parsed command.
+pub async fn run(cli: Cli, settings: Settings) -> Result<(), StartupError> {
+    match cli.command.unwrap_or(Command::Serve) {
+        Command::Serve => {
+            let app = Application::build(settings).await?;
+            app.run_until_stopped()
+                .await
+                .map_err(|e| format!("server error: {e}"))
+        }
+        Command::Migrate => tokio::task::spawn_blocking(move || migrate(&settings))
+            .await
+            .map_err(|e| e.to_string())?,
+        Command::User(UserCommand::Create {
+            email,
+            roles,
+            full_name,
+        }) => {
+            let password = read_password()?;
+            tokio::task::spawn_blocking(move || {
+                create_user(&settings, email, roles, full_name, password)
+            })
+            .await
+            .map_err(|e| e.to_string())?
+        }
+    }
+}
+
+fn migrate(settings: &Settings) -> Result<(), StartupError> {
+    let (pool, _) = connect(settings, 1)?;
+    db::migrate_locked(&pool, |_| Ok(())).map_err(|e| e.to_string())?;
+    println!("migrations applied");
+    Ok(())
+}
+
+fn read_password() -> Result<secrecy::SecretString, StartupError> {
+    if let Ok(p) = std::env::var("TOKENWARD_USER_PASSWORD") {
+        return Ok(p.into());
+    }
+    let stdin = std::io::stdin();
+    if stdin.is_terminal() {
+        return rpassword::prompt_password("Password: ")
+            .map(Into::into)
+            .map_err(|e| format!("cannot read the password: {e}"));
+    }
+    let mut line = String::new();
+    stdin
+        .lock()
+        .read_line(&mut line)
+        .map_err(|e| format!("cannot read the password: {e}"))?;
+    Ok(line.trim_end_matches(['\r', '\n']).to_string().into())
+}
+
+fn create_user(
+    settings: &Settings,
+    email: String,
+    roles: Vec<String>,
+    full_name: String,
+    password_plain: secrecy::SecretString,
+) -> Result<(), StartupError> {
+    let email = normalize_email(&email);
+    if !validator::ValidateEmail::validate_email(&email) {
+        return Err(format!("{email:?} is not a valid email address"));
+    }
+    validate::new_password(password_plain.expose_secret())
+        .map_err(|e| format!("password {}", e.message.unwrap_or_default()))?;
+    validate::roles(&roles).map_err(|e| format!("roles: {}", e.message.unwrap_or_default()))?;
+    let hash = password::hash(password_plain.expose_secret(), settings.bcrypt_cost)
+        .map_err(|e| format!("bcrypt failed: {e}"))?;
+    let (pool, _) = connect(settings, 1)?;
+    let cipher = keys::load_cipher(settings)?;
+    let user = db::migrate_locked(&pool, |c| {
+        keys::check_cipher(c, &cipher)?;
+        write_transaction(c, |c| {
+            insert_account(
+                c,
+                AccountSpec {
+                    email,
+                    password_hash: hash,
+                    full_name,
+                    roles,
+                },
+            )
+        })
+    })
+    .map_err(|e| match e {
+        crate::errors::AppError::Conflict(m) => m,
+        other => other.to_string(),
+    })?;
+    println!(
+        "created user {} ({}) with roles {}",
+        user.id, user.email, user.roles
+    );
+    Ok(())
+}

@@ -1,0 +1,3 @@
+//! `/admin/*`: handlers that require the `admin` role.
+
+pub mod users;

@@ -1,0 +1,96 @@
+//! `/auth/*`: login, validate, me, refresh, logout, logout-all, password.
+
+use actix_web::{web, HttpResponse};
+
+use super::no_store;
+use crate::dto::auth::{
+    ChangePasswordRequest, LoginRequest, RefreshRequest, TokenResponse, ValidateResponse,
+};
+use crate::dto::user::{MeResponse, UserResponse};
+use crate::errors::AppResult;
+use crate::middleware::auth::Authenticated;
+use crate::middleware::client::Client;
+use crate::middleware::json::ApiJson;
+use crate::services::auth::Issued;
+use crate::state::AppState;
+
+fn token_response(issued: Issued) -> HttpResponse {
+    no_store(&TokenResponse {
+        access_token: issued.pair.access_token,
+        token_type: "Bearer",
+        expires_in: issued.pair.access_expires_in,
+        refresh_token: issued.pair.refresh_token,
+        refresh_expires_in: issued.pair.refresh_expires_in,
+        session_id: issued.session_id,
+        user: UserResponse::from(&issued.user),
+    })
+}
+
+/// `POST /auth/login`
+pub async fn login(
+    state: web::Data<AppState>,
+    Client(client): Client,
+    ApiJson(body): ApiJson<LoginRequest>,
+) -> AppResult<HttpResponse> {
+    let issued = state.auth.login(body, client).await?;
+    Ok(token_response(issued))
+}
+
+/// `POST /auth/refresh`
+pub async fn refresh(
+    state: web::Data<AppState>,
+    Client(client): Client,
+    ApiJson(body): ApiJson<RefreshRequest>,
+) -> AppResult<HttpResponse> {
+    let issued = state.auth.refresh(body, client).await?;
+    Ok(token_response(issued))
+}
+
+/// `GET /auth/validate`
+pub async fn validate(Authenticated(p): Authenticated) -> HttpResponse {
+    HttpResponse::Ok().json(ValidateResponse {
+        valid: true,
+        user_id: p.user.id,
+        email: p.user.email.clone(),
+        roles: p.user.role_list(),
+        session_id: p.session_id,
+        token_id: p.jti,
+        expires_at: p.expires_at,
+    })
+}
+
+/// `GET /auth/me`
+pub async fn me(Authenticated(p): Authenticated) -> HttpResponse {
+    HttpResponse::Ok().json(MeResponse::from(&p.user))
+}
+
+/// `POST /auth/logout`
+pub async fn logout(
+    Authenticated(p): Authenticated,
+    state: web::Data<AppState>,
+    Client(client): Client,
+) -> AppResult<HttpResponse> {
+    state.sessions.logout(p, client).await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// `POST /auth/logout-all`
+pub async fn logout_all(
+    Authenticated(p): Authenticated,
+    state: web::Data<AppState>,
+    Client(client): Client,
+) -> AppResult<HttpResponse> {
+    let counts = state.sessions.logout_all(p, client).await?;
+    Ok(HttpResponse::Ok().json(counts))
+}
+
+/// `POST /auth/password`
+pub async fn change_password(
+    Authenticated(p): Authenticated,
+    state: web::Data<AppState>,
+    Client(client): Client,
+    ApiJson(body): ApiJson<ChangePasswordRequest>,
+) -> AppResult<HttpResponse> {
+    state.auth.change_password(p, body, client).await?;
+    Ok(HttpResponse::NoContent().finish())
+}

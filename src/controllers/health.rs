@@ -1,0 +1,20 @@
+//! `/health/*`: liveness and readiness.
+
+use actix_web::{web, HttpResponse};
+use serde_json::json;
+
+use crate::errors::{AppError, AppResult};
+use crate::state::AppState;
+
+/// `GET /health/live`: the process answers.
+pub async fn live() -> HttpResponse {
+    HttpResponse::Ok().json(json!({ "status": "ok" }))
+}
+
+/// `GET /health/ready`: the database answers (else 503).
+pub async fn ready(state: web::Data<AppState>) -> AppResult<HttpResponse> {
+    if !state.db.ping().await {
+        return Err(AppError::Unavailable);
+    }
+    Ok(HttpResponse::Ok().json(json!({ "status": "ok", "database": "up" })))
+}

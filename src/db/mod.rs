@@ -1,0 +1,180 @@
+//! Database layer: the two-backend connection type, the r2d2 pool, embedded
+//! migrations, and `Db::run`, the one door through which diesel work leaves the
+//! async executor.
+
+pub mod pool;
+pub mod schema;
+
+use std::time::Duration;
+
+use diesel::connection::{AnsiTransactionManager, TransactionManager};
+use diesel::prelude::*;
+use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
+
+use crate::errors::{AppError, AppResult};
+pub use pool::{build_pool, Backend, ConnectionManager, DatabaseUrl, DbPool};
+
+/// Migrations for PostgreSQL, embedded in the binary.
+pub const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/postgres");
+/// Migrations for SQLite, embedded in the binary.
+pub const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
+
+/// One connection to either backend; the variant is chosen by the URL scheme.
+#[derive(diesel::MultiConnection)]
+pub enum DbConnection {
+    /// A PostgreSQL connection (production).
+    Postgresql(PgConnection),
+    /// An SQLite connection (embedded default).
+    Sqlite(SqliteConnection),
+}
+
+/// Key of the PostgreSQL advisory lock held while an instance migrates and seeds.
+const STARTUP_LOCK_KEY: i64 = 0x746f_6b65_6e77_6172;
+
+/// Handle to the pool plus the deadline every database call must meet.
+#[derive(Clone)]
+pub struct Db {
+    pool: DbPool,
+    backend: Backend,
+    call_timeout: Duration,
+}
+
+impl Db {
+    /// Wraps a pool; `call_timeout` bounds each `run` (a miss is a 503).
+    pub fn new(pool: DbPool, backend: Backend, call_timeout: Duration) -> Self {
+        Self {
+            pool,
+            backend,
+            call_timeout,
+        }
+    }
+
+    /// The backend this handle talks to.
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// Runs `f` with a pooled connection on the blocking thread pool.
+    ///
+    /// Pool exhaustion, a dead database or a call past the deadline all become
+    /// `AppError::Unavailable`, so callers fail closed.
+    pub async fn run<F, T>(&self, f: F) -> AppResult<T>
+    where
+        F: FnOnce(&mut DbConnection) -> AppResult<T> + Send + 'static,
+        T: Send + 'static,
+    {
+        let pool = self.pool.clone();
+        let span = tracing::Span::current();
+        let task = tokio::task::spawn_blocking(move || {
+            let _entered = span.enter();
+            let mut conn = pool.get().map_err(|e| {
+                tracing::warn!(error = %e, "no database connection available");
+                AppError::Unavailable
+            })?;
+            let result = f(&mut conn.inner);
+            if matches!(result, Err(AppError::Unavailable)) {
+                conn.broken = true;
+            }
+            result
+        });
+        match tokio::time::timeout(self.call_timeout, task).await {
+            Ok(Ok(result)) => result,
+            Ok(Err(join)) => Err(AppError::internal(format!("database task failed: {join}"))),
+            Err(_) => {
+                tracing::warn!("database call exceeded its deadline");
+                Err(AppError::Unavailable)
+            }
+        }
+    }
+
+    /// True when a connection can be checked out and answers a trivial query.
+    pub async fn ping(&self) -> bool {
+        self.run(|conn| {
+            diesel::sql_query("SELECT 1").execute(conn)?;
+            Ok(())
+        })
+        .await
+        .is_ok()
+    }
+}
+
+/// Runs `f` in a write transaction and commits if it returns `Ok`.
+///
+/// On SQLite the transaction is `BEGIN IMMEDIATE`: a deferred one that reads and
+/// then writes fails with SQLITE_BUSY under concurrency, whatever the busy timeout.
+pub fn write_transaction<T, F>(conn: &mut DbConnection, f: F) -> AppResult<T>
+where
+    F: FnOnce(&mut DbConnection) -> AppResult<T>,
+{
+    match conn {
+        DbConnection::Sqlite(c) => {
+            AnsiTransactionManager::begin_transaction_sql(c, "BEGIN IMMEDIATE")?;
+        }
+        DbConnection::Postgresql(c) => {
+            AnsiTransactionManager::begin_transaction(c)?;
+        }
+    }
+    let outcome = f(conn);
+    match outcome {
+        Ok(value) => {
+            let committed = match conn {
+                DbConnection::Sqlite(c) => AnsiTransactionManager::commit_transaction(c),
+                DbConnection::Postgresql(c) => AnsiTransactionManager::commit_transaction(c),
+            };
+            if let Err(e) = committed {
+                rollback(conn);
+                return Err(e.into());
+            }
+            Ok(value)
+        }
+        Err(e) => {
+            rollback(conn);
+            Err(e)
+        }
+    }
+}
+
+fn rollback(conn: &mut DbConnection) {
+    let result = match conn {
+        DbConnection::Sqlite(c) => AnsiTransactionManager::rollback_transaction(c),
+        DbConnection::Postgresql(c) => AnsiTransactionManager::rollback_transaction(c),
+    };
+    if let Err(e) = result {
+        tracing::warn!(error = %e, "rollback failed");
+    }
+}
+
+/// Applies pending migrations; on PostgreSQL under an advisory lock so that
+/// several instances starting together migrate once. `then` runs while the lock
+/// is held (key generation, bootstrap admin), on a pooled connection.
+pub fn migrate_locked<T>(
+    pool: &DbPool,
+    then: impl FnOnce(&mut DbConnection) -> AppResult<T>,
+) -> AppResult<T> {
+    let mut conn = pool.get().map_err(|e| {
+        tracing::error!(error = %e, "cannot connect to the database");
+        AppError::Unavailable
+    })?;
+    let conn = &mut conn.inner;
+    match conn {
+        DbConnection::Postgresql(pg) => {
+            diesel::sql_query(format!("SELECT pg_advisory_lock({STARTUP_LOCK_KEY})"))
+                .execute(pg)?;
+            let outcome = pg
+                .run_pending_migrations(POSTGRES_MIGRATIONS)
+                .map(|_| ())
+                .map_err(|e| AppError::internal(format!("migration failed: {e}")))
+                .and_then(|()| then(conn));
+            if let DbConnection::Postgresql(pg) = conn {
+                let _ = diesel::sql_query(format!("SELECT pg_advisory_unlock({STARTUP_LOCK_KEY})"))
+                    .execute(pg);
+            }
+            outcome
+        }
+        DbConnection::Sqlite(lite) => {
+            lite.run_pending_migrations(SQLITE_MIGRATIONS)
+                .map_err(|e| AppError::internal(format!("migration failed: {e}")))?;
+            then(conn)
+        }
+    }
+}

@@ -1,0 +1,110 @@
+//! Authentication bodies.
+
+use chrono::NaiveDateTime;
+use serde::{Deserialize, Serialize};
+use validator::Validate;
+
+use super::user::UserResponse;
+use crate::util::{id_string, serde_rfc3339};
+
+/// `POST /auth/login`.
+#[derive(Debug, Deserialize, Validate)]
+pub struct LoginRequest {
+    /// Email, any case.
+    #[validate(
+        length(max = 254, message = "must be at most 254 characters"),
+        custom(function = "super::validate::not_blank")
+    )]
+    pub email: String,
+    /// Password.
+    #[validate(
+        length(max = 1024, message = "must be at most 1024 characters"),
+        custom(function = "super::validate::not_blank")
+    )]
+    pub password: String,
+    /// Optional label for the session list.
+    #[validate(
+        length(max = 100, message = "must be at most 100 characters"),
+        custom(function = "super::validate::no_nul")
+    )]
+    pub device_name: Option<String>,
+    /// Also set HttpOnly cookies.
+    #[serde(default)]
+    pub cookie: bool,
+}
+
+/// `POST /auth/refresh`.
+#[derive(Debug, Deserialize, Validate)]
+pub struct RefreshRequest {
+    /// The refresh token from the last token response.
+    #[validate(
+        length(max = 512, message = "must be at most 512 characters"),
+        custom(function = "super::validate::not_blank")
+    )]
+    pub refresh_token: String,
+}
+
+/// `POST /auth/password`.
+#[derive(Debug, Deserialize, Validate)]
+pub struct ChangePasswordRequest {
+    /// The password in use.
+    #[validate(
+        length(max = 1024, message = "must be at most 1024 characters"),
+        custom(function = "super::validate::not_blank")
+    )]
+    pub current_password: String,
+    /// The new one.
+    #[validate(custom(function = "super::validate::new_password"))]
+    pub new_password: String,
+}
+
+/// The token response of login and refresh.
+#[derive(Debug, Serialize)]
+pub struct TokenResponse {
+    /// Access JWT.
+    pub access_token: String,
+    /// Always `Bearer`.
+    pub token_type: &'static str,
+    /// Access lifetime, seconds.
+    pub expires_in: i64,
+    /// Refresh token.
+    pub refresh_token: String,
+    /// Refresh lifetime, seconds.
+    pub refresh_expires_in: i64,
+    /// Session id.
+    #[serde(with = "id_string")]
+    pub session_id: i64,
+    /// The user.
+    pub user: UserResponse,
+}
+
+/// `GET /auth/validate`.
+#[derive(Debug, Serialize)]
+pub struct ValidateResponse {
+    /// Always true (failures are errors).
+    pub valid: bool,
+    /// User id.
+    #[serde(with = "id_string")]
+    pub user_id: i64,
+    /// Email.
+    pub email: String,
+    /// Current roles.
+    pub roles: Vec<String>,
+    /// Session id.
+    #[serde(with = "id_string")]
+    pub session_id: i64,
+    /// Token id (jti).
+    pub token_id: String,
+    /// Token expiry.
+    #[serde(with = "serde_rfc3339")]
+    pub expires_at: NaiveDateTime,
+}
+
+/// `POST /auth/logout-all` and admin bulk revocation.
+#[derive(Debug, Serialize)]
+pub struct RevokedCounts {
+    /// Sessions revoked.
+    pub revoked_sessions: usize,
+    /// Tokens revoked.
+    pub revoked_tokens: usize,
+}

@@ -1,0 +1,6 @@
+//! Request and response bodies: serde + validator, no diesel. Ids go out as strings.
+
+pub mod auth;
+pub mod session;
+pub mod user;
+pub mod validate;

@@ -1,0 +1,49 @@
+//! Session list bodies.
+
+use chrono::NaiveDateTime;
+use serde::Serialize;
+
+use crate::models::Session;
+use crate::util::{id_string, serde_rfc3339};
+
+/// One entry of `GET /auth/sessions`.
+#[derive(Debug, Serialize)]
+pub struct SessionResponse {
+    /// Session id.
+    #[serde(with = "id_string")]
+    pub id: i64,
+    /// Login time.
+    #[serde(with = "serde_rfc3339")]
+    pub created_at: NaiveDateTime,
+    /// Last activity (to about a minute).
+    #[serde(with = "serde_rfc3339")]
+    pub last_seen_at: NaiveDateTime,
+    /// When it ends unless refreshed.
+    #[serde(with = "serde_rfc3339")]
+    pub expires_at: NaiveDateTime,
+    /// IP at login.
+    pub ip_address: Option<String>,
+    /// User agent at login.
+    pub user_agent: Option<String>,
+    /// Device label.
+    pub device_name: Option<String>,
+    /// True for the caller's own session (absent in admin views).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub current: Option<bool>,
+}
+
+impl SessionResponse {
+    /// Shapes a row; `current` is the caller's session id when known.
+    pub fn from_session(s: &Session, current: Option<i64>) -> Self {
+        Self {
+            id: s.id,
+            created_at: s.created_at,
+            last_seen_at: s.last_seen_at,
+            expires_at: s.expires_at,
+            ip_address: s.ip_address.clone(),
+            user_agent: s.user_agent.clone(),
+            device_name: s.device_name.clone(),
+            current: current.map(|c| c == s.id),
+        }
+    }
+}

@@ -1,0 +1,110 @@
+//! User bodies.
+
+use chrono::NaiveDateTime;
+use serde::{Deserialize, Serialize};
+use validator::Validate;
+
+use crate::models::User;
+use crate::util::{id_string, serde_rfc3339};
+
+/// The contract's user object.
+#[derive(Debug, Serialize)]
+pub struct UserResponse {
+    /// Id, as a string.
+    #[serde(with = "id_string")]
+    pub id: i64,
+    /// Email.
+    pub email: String,
+    /// Display name.
+    pub full_name: String,
+    /// Roles.
+    pub roles: Vec<String>,
+    /// False when disabled.
+    pub is_active: bool,
+    /// True when TOTP is on.
+    pub two_factor_enabled: bool,
+    /// Created.
+    #[serde(with = "serde_rfc3339")]
+    pub created_at: NaiveDateTime,
+    /// Last login.
+    #[serde(with = "serde_rfc3339::option")]
+    pub last_login_at: Option<NaiveDateTime>,
+}
+
+impl From<&User> for UserResponse {
+    fn from(u: &User) -> Self {
+        Self {
+            id: u.id,
+            email: u.email.clone(),
+            full_name: u.full_name.clone(),
+            roles: u.role_list(),
+            is_active: u.is_active,
+            two_factor_enabled: u.two_factor_enabled,
+            created_at: u.created_at,
+            last_login_at: u.last_login_at,
+        }
+    }
+}
+
+/// `GET /auth/me`: the user object without `is_active`.
+#[derive(Debug, Serialize)]
+pub struct MeResponse {
+    /// Id.
+    #[serde(with = "id_string")]
+    pub id: i64,
+    /// Email.
+    pub email: String,
+    /// Display name.
+    pub full_name: String,
+    /// Roles.
+    pub roles: Vec<String>,
+    /// True when TOTP is on.
+    pub two_factor_enabled: bool,
+    /// Created.
+    #[serde(with = "serde_rfc3339")]
+    pub created_at: NaiveDateTime,
+    /// Last login.
+    #[serde(with = "serde_rfc3339::option")]
+    pub last_login_at: Option<NaiveDateTime>,
+}
+
+impl From<&User> for MeResponse {
+    fn from(u: &User) -> Self {
+        Self {
+            id: u.id,
+            email: u.email.clone(),
+            full_name: u.full_name.clone(),
+            roles: u.role_list(),
+            two_factor_enabled: u.two_factor_enabled,
+            created_at: u.created_at,
+            last_login_at: u.last_login_at,
+        }
+    }
+}
+
+/// `POST /admin/users`.
+#[derive(Debug, Deserialize, Validate)]
+#[serde(deny_unknown_fields)]
+pub struct CreateUserRequest {
+    /// Email (any case; stored lowercased).
+    #[validate(
+        email(message = "must be a valid email address"),
+        length(max = 254, message = "must be at most 254 characters"),
+        custom(function = "super::validate::no_nul")
+    )]
+    pub email: String,
+    /// Initial password.
+    #[validate(custom(function = "super::validate::new_password"))]
+    pub password: String,
+    /// Display name.
+    #[validate(
+        length(max = 200, message = "must be at most 200 characters"),
+        custom(function = "super::validate::no_nul")
+    )]
+    #[serde(default)]
+    pub full_name: String,
+    /// Roles; `user` when omitted.
+    #[validate(custom(function = "super::validate::roles"))]
+    #[serde(default)]
+    pub roles: Vec<String>,
+}

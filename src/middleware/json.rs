@@ -1,0 +1,113 @@
+//! `ApiJson<T>`: the JSON body extractor. Errors come out in the contract's
+//! shape: empty body 400, not JSON 415, too large 413, bad syntax 400, and
+//! well-formed JSON with missing or invalid fields 422 with per-field details.
+
+use actix_web::error::PayloadError;
+use actix_web::http::header;
+use actix_web::{web, FromRequest, HttpRequest};
+use futures_util::future::LocalBoxFuture;
+use serde::de::DeserializeOwned;
+use validator::Validate;
+
+use crate::errors::{AppError, FieldErrors};
+
+/// A deserialized and validated JSON body.
+#[derive(Debug)]
+pub struct ApiJson<T>(pub T);
+
+fn is_json(req: &HttpRequest) -> bool {
+    let Some(ct) = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+    else {
+        return false;
+    };
+    let mime = ct
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
+    mime == "application/json" || (mime.starts_with("application/") && mime.ends_with("+json"))
+}
+
+/// Maps a body-reading failure.
+pub fn payload_error(e: &actix_web::Error) -> AppError {
+    match e.as_error::<PayloadError>() {
+        Some(PayloadError::Overflow) => AppError::PayloadTooLarge,
+        _ => match e.as_error::<actix_web::error::JsonPayloadError>() {
+            Some(actix_web::error::JsonPayloadError::Overflow { .. })
+            | Some(actix_web::error::JsonPayloadError::OverflowKnownLength { .. }) => {
+                AppError::PayloadTooLarge
+            }
+            _ => AppError::InvalidRequest("The request body could not be read.".into()),
+        },
+    }
+}
+
+/// Turns a shape error into a 422 naming the field.
+fn classify(err: serde_path_to_error::Error<serde_json::Error>) -> AppError {
+    let path = err.path().to_string();
+    let inner = err.into_inner();
+    let text = inner.to_string();
+    let text = text.split(" at line ").next().unwrap_or(&text).to_string();
+    let backticked = || text.split('`').nth(1).map(str::to_string);
+    let (field, message) = if text.starts_with("missing field") {
+        let name = backticked().unwrap_or_default();
+        let field = if path == "." {
+            name
+        } else {
+            format!("{path}.{name}")
+        };
+        (field, "is required".to_string())
+    } else if text.starts_with("unknown field") {
+        (
+            backticked().unwrap_or_default(),
+            "is not a known field".to_string(),
+        )
+    } else {
+        let field = if path == "." {
+            "body".to_string()
+        } else {
+            path
+        };
+        (field, text)
+    };
+    let mut details = FieldErrors::new();
+    details.insert(field, vec![message]);
+    AppError::ValidationFailed(details)
+}
+
+impl<T: DeserializeOwned + Validate + 'static> FromRequest for ApiJson<T> {
+    type Error = AppError;
+    type Future = LocalBoxFuture<'static, Result<Self, AppError>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut actix_web::dev::Payload) -> Self::Future {
+        let json = is_json(req);
+        let body = web::Bytes::from_request(req, payload);
+        Box::pin(async move {
+            let bytes = body.await.map_err(|e| payload_error(&e))?;
+            if bytes.iter().all(u8::is_ascii_whitespace) {
+                return Err(AppError::InvalidRequest(
+                    "A JSON request body is required.".into(),
+                ));
+            }
+            if !json {
+                return Err(AppError::UnsupportedMediaType);
+            }
+            // Syntax first (trailing data included), then shape, so a body that is
+            // not JSON is always 400 and a JSON body of the wrong shape always 422.
+            let document: serde_json::Value = serde_json::from_slice(&bytes).map_err(|e| {
+                AppError::InvalidRequest(format!(
+                    "The request body is not valid JSON (line {}, column {}).",
+                    e.line(),
+                    e.column()
+                ))
+            })?;
+            let value: T = serde_path_to_error::deserialize(document).map_err(classify)?;
+            value.validate()?;
+            Ok(ApiJson(value))
+        })
+    }
+}

@@ -1,0 +1,7 @@
+//! Request plumbing: the bearer extractor (double validation), the role guard,
+//! client address rules, the JSON body extractor and the request-id/log layer.
+
+pub mod auth;
+pub mod client;
+pub mod json;
+pub mod request_id;

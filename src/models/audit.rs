@@ -1,0 +1,48 @@
+//! The `audit_events` table.
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+use crate::db::schema::audit_events;
+
+/// An audit row.
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = audit_events)]
+pub struct AuditEvent {
+    /// Primary key.
+    pub id: i64,
+    /// Event name (e.g. `login_succeeded`).
+    pub event: String,
+    /// Account concerned.
+    pub user_id: Option<i64>,
+    /// Its email.
+    pub user_email: Option<String>,
+    /// Client IP.
+    pub ip_address: Option<String>,
+    /// Client user agent.
+    pub user_agent: Option<String>,
+    /// When (UTC).
+    pub created_at: NaiveDateTime,
+    /// JSON object with event-specific details.
+    pub details: String,
+}
+
+/// An audit row to insert.
+#[derive(Debug, Clone, Insertable)]
+#[diesel(table_name = audit_events)]
+pub struct NewAuditEvent {
+    /// Event name.
+    pub event: String,
+    /// Account concerned.
+    pub user_id: Option<i64>,
+    /// Its email.
+    pub user_email: Option<String>,
+    /// Client IP.
+    pub ip_address: Option<String>,
+    /// Client user agent.
+    pub user_agent: Option<String>,
+    /// When.
+    pub created_at: NaiveDateTime,
+    /// JSON details.
+    pub details: String,
+}

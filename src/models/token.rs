@@ -1,0 +1,111 @@
+//! The `tokens` table: one row per issued token (the raw token is never stored).
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+use crate::db::schema::tokens;
+
+/// Token kinds stored in `token_type`.
+pub mod kind {
+    /// A bearer access token (JWT).
+    pub const ACCESS: &str = "access";
+    /// An opaque refresh token.
+    pub const REFRESH: &str = "refresh";
+}
+
+/// Values of `revoked_reason`.
+pub mod reason {
+    /// Replaced by refresh-token rotation.
+    pub const ROTATED: &str = "rotated";
+    /// The user logged out (or closed that session).
+    pub const LOGOUT: &str = "logout";
+    /// The user logged out everywhere.
+    pub const LOGOUT_ALL: &str = "logout_all";
+    /// An admin revoked it.
+    pub const ADMIN: &str = "admin";
+    /// The user changed password.
+    pub const PASSWORD_CHANGE: &str = "password_change";
+    /// A rotated refresh token was presented again.
+    pub const REUSE: &str = "reuse";
+    /// The account was disabled.
+    pub const USER_DISABLED: &str = "user_disabled";
+}
+
+/// A token row.
+#[derive(Debug, Clone, Queryable, Selectable, Identifiable)]
+#[diesel(table_name = tokens)]
+pub struct Token {
+    /// Primary key.
+    pub id: i64,
+    /// UUID.
+    pub jti: String,
+    /// SHA-256 hex of the token.
+    pub token_hash: String,
+    /// `access`, `refresh`, ...
+    pub token_type: String,
+    /// Owner.
+    pub user_id: i64,
+    /// Owner's email at issue time.
+    pub user_email: String,
+    /// Session.
+    pub session_id: Option<i64>,
+    /// Issued (UTC).
+    pub created_at: NaiveDateTime,
+    /// Expiry (UTC, whole seconds for JWTs).
+    pub expires_at: NaiveDateTime,
+    /// True once revoked.
+    pub revoked: bool,
+    /// When revoked.
+    pub revoked_at: Option<NaiveDateTime>,
+    /// Why revoked (NULL when revoked by plain SQL).
+    pub revoked_reason: Option<String>,
+    /// Marked by the cleanup job.
+    pub expired: bool,
+    /// User agent it was issued to.
+    pub user_agent: Option<String>,
+    /// IP it was issued to.
+    pub ip_address: Option<String>,
+    /// Signing key id.
+    pub key_id: Option<String>,
+    /// Last validated, coalesced to about a minute.
+    pub last_used_at: Option<NaiveDateTime>,
+}
+
+/// A token to insert.
+#[derive(Debug, Clone, Insertable)]
+#[diesel(table_name = tokens)]
+pub struct NewToken {
+    /// UUID.
+    pub jti: String,
+    /// SHA-256 hex.
+    pub token_hash: String,
+    /// Kind.
+    pub token_type: String,
+    /// Owner.
+    pub user_id: i64,
+    /// Owner's email.
+    pub user_email: String,
+    /// Session.
+    pub session_id: Option<i64>,
+    /// Issued.
+    pub created_at: NaiveDateTime,
+    /// Expiry.
+    pub expires_at: NaiveDateTime,
+    /// User agent.
+    pub user_agent: Option<String>,
+    /// IP.
+    pub ip_address: Option<String>,
+    /// Signing key id.
+    pub key_id: Option<String>,
+}
+
+/// What double validation reads in one query: the token, its session and user.
+#[derive(Debug, Clone)]
+pub struct TokenContext {
+    /// The token row.
+    pub token: Token,
+    /// Its session (None only for session-less tokens).
+    pub session: Option<super::Session>,
+    /// Its owner, as of now.
+    pub user: super::User,
+}

@@ -1,0 +1,77 @@
+//! The `users` table.
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+use crate::db::schema::users;
+
+/// A user row.
+#[derive(Debug, Clone, Queryable, Selectable, Identifiable)]
+#[diesel(table_name = users)]
+pub struct User {
+    /// Primary key.
+    pub id: i64,
+    /// Lowercased email, unique.
+    pub email: String,
+    /// bcrypt hash.
+    pub password_hash: String,
+    /// Display name.
+    pub full_name: String,
+    /// Comma-separated role names.
+    pub roles: String,
+    /// False when an admin disabled the account.
+    pub is_active: bool,
+    /// True once TOTP is enabled.
+    pub two_factor_enabled: bool,
+    /// Consecutive failed logins.
+    pub failed_login_count: i32,
+    /// Locked until this time (UTC) when set.
+    pub locked_until: Option<NaiveDateTime>,
+    /// Created (UTC).
+    pub created_at: NaiveDateTime,
+    /// Last changed (UTC).
+    pub updated_at: NaiveDateTime,
+    /// Last successful login (UTC).
+    pub last_login_at: Option<NaiveDateTime>,
+}
+
+impl User {
+    /// Role names as a list.
+    pub fn role_list(&self) -> Vec<String> {
+        split_roles(&self.roles)
+    }
+
+    /// True when the user holds `role`.
+    pub fn has_role(&self, role: &str) -> bool {
+        self.roles.split(',').any(|r| r == role)
+    }
+}
+
+/// Parses the stored comma-separated role list.
+pub fn split_roles(roles: &str) -> Vec<String> {
+    roles
+        .split(',')
+        .filter(|r| !r.is_empty())
+        .map(str::to_string)
+        .collect()
+}
+
+/// A user to insert.
+#[derive(Debug, Insertable)]
+#[diesel(table_name = users)]
+pub struct NewUser {
+    /// Lowercased email.
+    pub email: String,
+    /// bcrypt hash.
+    pub password_hash: String,
+    /// Display name.
+    pub full_name: String,
+    /// Comma-separated roles.
+    pub roles: String,
+    /// Active from the start.
+    pub is_active: bool,
+    /// Created (UTC).
+    pub created_at: NaiveDateTime,
+    /// Same as created.
+    pub updated_at: NaiveDateTime,
+}

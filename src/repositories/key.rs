@@ -1,0 +1,50 @@
+//! Queries on `signing_keys` and `server_state`.
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+use crate::db::schema::{server_state, signing_keys::dsl};
+use crate::db::DbConnection;
+use crate::models::{NewSigningKey, SigningKeyRow};
+
+/// Keys of `algorithm` not yet retired, newest first.
+pub fn find_active(conn: &mut DbConnection, algorithm: &str) -> QueryResult<Vec<SigningKeyRow>> {
+    dsl::signing_keys
+        .filter(dsl::algorithm.eq(algorithm))
+        .filter(dsl::retired_at.is_null())
+        .order((dsl::created_at.desc(), dsl::id.desc()))
+        .select(SigningKeyRow::as_select())
+        .load(conn)
+}
+
+/// Inserts a key.
+pub fn insert(conn: &mut DbConnection, key: &NewSigningKey) -> QueryResult<usize> {
+    diesel::insert_into(dsl::signing_keys)
+        .values(key)
+        .execute(conn)
+}
+
+/// A server-wide value by name.
+pub fn find_state(conn: &mut DbConnection, name: &str) -> QueryResult<Option<String>> {
+    server_state::table
+        .filter(server_state::name.eq(name))
+        .select(server_state::value)
+        .first(conn)
+        .optional()
+}
+
+/// Stores a server-wide value (first writer wins).
+pub fn insert_state(
+    conn: &mut DbConnection,
+    name: &str,
+    value: &str,
+    now: NaiveDateTime,
+) -> QueryResult<usize> {
+    diesel::insert_into(server_state::table)
+        .values((
+            server_state::name.eq(name),
+            server_state::value.eq(value),
+            server_state::created_at.eq(now),
+        ))
+        .execute(conn)
+}

@@ -1,0 +1,8 @@
+//! Every diesel query lives here: synchronous functions over `&mut DbConnection`,
+//! no business rules. Per-backend differences, where any, are matched here.
+
+pub mod audit;
+pub mod key;
+pub mod session;
+pub mod token;
+pub mod user;

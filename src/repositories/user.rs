@@ -1,0 +1,83 @@
+//! Queries on `users`.
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+use crate::db::schema::users::dsl;
+use crate::db::DbConnection;
+use crate::models::{NewUser, User};
+
+/// The user with this (lowercased) email.
+pub fn find_by_email(conn: &mut DbConnection, email: &str) -> QueryResult<Option<User>> {
+    dsl::users
+        .filter(dsl::email.eq(email))
+        .select(User::as_select())
+        .first(conn)
+        .optional()
+}
+
+/// The user with this id.
+pub fn find_by_id(conn: &mut DbConnection, id: i64) -> QueryResult<Option<User>> {
+    dsl::users
+        .find(id)
+        .select(User::as_select())
+        .first(conn)
+        .optional()
+}
+
+/// Number of users.
+pub fn count(conn: &mut DbConnection) -> QueryResult<i64> {
+    dsl::users.count().get_result(conn)
+}
+
+/// Inserts a user and returns the stored row.
+pub fn insert(conn: &mut DbConnection, user: &NewUser) -> QueryResult<User> {
+    diesel::insert_into(dsl::users)
+        .values(user)
+        .returning(crate::db::schema::users::all_columns)
+        .get_result(conn)
+}
+
+/// Adds one failed login and returns the new consecutive count.
+pub fn increment_failed_logins(conn: &mut DbConnection, id: i64) -> QueryResult<i32> {
+    diesel::update(dsl::users.find(id))
+        .set(dsl::failed_login_count.eq(dsl::failed_login_count + 1))
+        .returning(dsl::failed_login_count)
+        .get_result(conn)
+}
+
+/// Locks the account until `until` and restarts the failure count.
+pub fn lock(conn: &mut DbConnection, id: i64, until: NaiveDateTime) -> QueryResult<usize> {
+    diesel::update(dsl::users.find(id))
+        .set((
+            dsl::locked_until.eq(Some(until)),
+            dsl::failed_login_count.eq(0),
+        ))
+        .execute(conn)
+}
+
+/// Records a successful login: clears failures and any lock.
+pub fn record_login(conn: &mut DbConnection, id: i64, now: NaiveDateTime) -> QueryResult<usize> {
+    diesel::update(dsl::users.find(id))
+        .set((
+            dsl::failed_login_count.eq(0),
+            dsl::locked_until.eq(None::<NaiveDateTime>),
+            dsl::last_login_at.eq(Some(now)),
+        ))
+        .execute(conn)
+}
+
+/// Replaces the password hash.
+pub fn update_password(
+    conn: &mut DbConnection,
+    id: i64,
+    password_hash: &str,
+    now: NaiveDateTime,
+) -> QueryResult<usize> {
+    diesel::update(dsl::users.find(id))
+        .set((
+            dsl::password_hash.eq(password_hash),
+            dsl::updated_at.eq(now),
+        ))
+        .execute(conn)
+}

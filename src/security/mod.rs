@@ -1,0 +1,6 @@
+//! Pure security helpers: hashing, passwords, encryption at rest, JWT signing.
+
+pub mod crypto;
+pub mod hashing;
+pub mod jwt;
+pub mod password;

@@ -1,0 +1,57 @@
+//! Builds audit rows; callers insert them inside their own transaction so an
+//! action and its record commit together.
+
+use chrono::NaiveDateTime;
+use serde_json::Value;
+
+use super::ClientMeta;
+use crate::db::DbConnection;
+use crate::errors::AppResult;
+use crate::models::{NewAuditEvent, User};
+use crate::repositories::audit as audit_repo;
+
+/// Audit event names (the contract's list).
+pub mod event {
+    /// Password accepted, tokens issued.
+    pub const LOGIN_SUCCEEDED: &str = "login_succeeded";
+    /// Wrong email or password (or a refused login).
+    pub const LOGIN_FAILED: &str = "login_failed";
+    /// A refresh rotated the pair.
+    pub const TOKEN_REFRESHED: &str = "token_refreshed";
+    /// A rotated refresh token came back; the session was revoked.
+    pub const REFRESH_TOKEN_REUSED: &str = "refresh_token_reused";
+    /// One session ended by its user.
+    pub const LOGOUT: &str = "logout";
+    /// Every session of the user ended.
+    pub const LOGOUT_ALL: &str = "logout_all";
+    /// A session ended from the session list.
+    pub const SESSION_REVOKED: &str = "session_revoked";
+    /// Password changed.
+    pub const PASSWORD_CHANGED: &str = "password_changed";
+    /// Too many failures locked the account.
+    pub const ACCOUNT_LOCKED: &str = "account_locked";
+    /// An account was created.
+    pub const USER_CREATED: &str = "user_created";
+}
+
+/// Writes one event about `user` (or no user) from `client`.
+pub fn record(
+    conn: &mut DbConnection,
+    name: &str,
+    user: Option<&User>,
+    client: &ClientMeta,
+    details: Value,
+    now: NaiveDateTime,
+) -> AppResult<()> {
+    let row = NewAuditEvent {
+        event: name.to_string(),
+        user_id: user.map(|u| u.id),
+        user_email: user.map(|u| u.email.clone()),
+        ip_address: client.ip.clone(),
+        user_agent: client.user_agent.clone(),
+        created_at: now,
+        details: details.to_string(),
+    };
+    audit_repo::insert(conn, &row)?;
+    Ok(())
+}

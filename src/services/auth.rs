@@ -1,0 +1,357 @@
+//! Login, refresh-token rotation with reuse detection, and password change.
+
+use std::sync::Arc;
+
+use chrono::Duration;
+use serde_json::json;
+
+use super::audit::{self, event};
+use super::token::{IssuedPair, TokenService};
+use super::{cpu, normalize_email, ClientMeta};
+use crate::db::{write_transaction, Db, DbConnection};
+use crate::dto::auth::{ChangePasswordRequest, LoginRequest, RefreshRequest};
+use crate::errors::{AppError, AppResult};
+use crate::models::token::{kind, reason};
+use crate::models::{NewSession, User};
+use crate::repositories::{session as session_repo, token as token_repo, user as user_repo};
+use crate::security::hashing::token_hash;
+use crate::security::password::{self, MAX_PASSWORD_BYTES};
+use crate::services::token::Principal;
+use crate::util;
+
+/// Brute-force settings.
+#[derive(Debug, Clone, Copy)]
+pub struct Lockout {
+    /// Consecutive failures before a lock.
+    pub threshold: i32,
+    /// Lock length, seconds.
+    pub seconds: i64,
+}
+
+/// What a successful login or refresh hands back.
+#[derive(Debug)]
+pub struct Issued {
+    /// The new pair.
+    pub pair: IssuedPair,
+    /// Its session.
+    pub session_id: i64,
+    /// The user, as stored.
+    pub user: User,
+}
+
+/// Authentication rules.
+#[derive(Clone)]
+pub struct AuthService {
+    db: Db,
+    tokens: TokenService,
+    lockout: Lockout,
+    bcrypt_cost: u32,
+    /// Verified against when the email is unknown, so both cost the same.
+    dummy_hash: Arc<String>,
+}
+
+enum RefreshOutcome {
+    Issued(Box<Issued>),
+    Reused,
+}
+
+impl AuthService {
+    /// Builds the service; `dummy_hash` is a bcrypt hash at the configured cost.
+    pub fn new(
+        db: Db,
+        tokens: TokenService,
+        lockout: Lockout,
+        bcrypt_cost: u32,
+        dummy_hash: String,
+    ) -> Self {
+        Self {
+            db,
+            tokens,
+            lockout,
+            bcrypt_cost,
+            dummy_hash: Arc::new(dummy_hash),
+        }
+    }
+
+    /// Password login: a new session with an access and a refresh token.
+    #[tracing::instrument(skip_all)]
+    pub async fn login(&self, req: LoginRequest, client: ClientMeta) -> AppResult<Issued> {
+        let email = normalize_email(&req.email);
+        let lookup = email.clone();
+        let user = self
+            .db
+            .run(move |c| Ok(user_repo::find_by_email(c, &lookup)?))
+            .await?;
+        let hash = match &user {
+            Some(u) => u.password_hash.clone(),
+            None => self.dummy_hash.as_str().to_string(),
+        };
+        // bcrypt reads 72 bytes; a longer password can never be the stored one.
+        let fits = req.password.len() <= MAX_PASSWORD_BYTES;
+        let candidate = req.password;
+        let matches = cpu(move || password::verify(&candidate, &hash)).await? && fits;
+
+        let Some(user) = user else {
+            let client = client.clone();
+            self.db
+                .run(move |c| {
+                    let details = json!({ "email": email, "reason": "unknown_email" });
+                    audit::record(c, event::LOGIN_FAILED, None, &client, details, util::now())
+                })
+                .await?;
+            return Err(AppError::InvalidCredentials);
+        };
+        let now = util::now();
+        if let Some(until) = user.locked_until.filter(|t| *t > now) {
+            let c2 = client.clone();
+            let u2 = user.clone();
+            self.db
+                .run(move |c| {
+                    let details = json!({ "reason": "locked" });
+                    audit::record(c, event::LOGIN_FAILED, Some(&u2), &c2, details, now)
+                })
+                .await?;
+            return Err(AppError::AccountLocked {
+                locked_until: until,
+            });
+        }
+        if !matches {
+            return Err(self.record_failure(user, client).await);
+        }
+        if !user.is_active {
+            self.db
+                .run(move |c| {
+                    let details = json!({ "reason": "disabled" });
+                    audit::record(c, event::LOGIN_FAILED, Some(&user), &client, details, now)
+                })
+                .await?;
+            return Err(AppError::AccountDisabled);
+        }
+        let tokens = self.tokens.clone();
+        let device = req.device_name.filter(|d| !d.trim().is_empty());
+        self.db
+            .run(move |c| {
+                write_transaction(c, |c| start_session(c, &tokens, user, device, &client))
+            })
+            .await
+    }
+
+    /// Counts a wrong password, locking the account at the threshold.
+    async fn record_failure(&self, user: User, client: ClientMeta) -> AppError {
+        let lockout = self.lockout;
+        let result = self
+            .db
+            .run(move |c| {
+                write_transaction(c, |c| {
+                    let now = util::now();
+                    let count = user_repo::increment_failed_logins(c, user.id)?;
+                    let details = json!({ "reason": "bad_password", "consecutive": count });
+                    audit::record(c, event::LOGIN_FAILED, Some(&user), &client, details, now)?;
+                    if count >= lockout.threshold {
+                        let until = now + Duration::seconds(lockout.seconds);
+                        user_repo::lock(c, user.id, until)?;
+                        let details = json!({ "locked_until": util::rfc3339(until) });
+                        audit::record(
+                            c,
+                            event::ACCOUNT_LOCKED,
+                            Some(&user),
+                            &client,
+                            details,
+                            now,
+                        )?;
+                    }
+                    Ok(())
+                })
+            })
+            .await;
+        match result {
+            Ok(()) => AppError::InvalidCredentials,
+            Err(e) => e,
+        }
+    }
+
+    /// Rotates a refresh token; a rotated one presented again revokes its session.
+    #[tracing::instrument(skip_all)]
+    pub async fn refresh(&self, req: RefreshRequest, client: ClientMeta) -> AppResult<Issued> {
+        let hash = token_hash(&req.refresh_token);
+        let tokens = self.tokens.clone();
+        let outcome = self
+            .db
+            .run(move |c| write_transaction(c, |c| rotate(c, &tokens, &hash, &client)))
+            .await?;
+        match outcome {
+            RefreshOutcome::Issued(issued) => Ok(*issued),
+            RefreshOutcome::Reused => Err(AppError::TokenReused),
+        }
+    }
+
+    /// Changes the caller's password and ends every other session.
+    #[tracing::instrument(skip_all)]
+    pub async fn change_password(
+        &self,
+        principal: Principal,
+        req: ChangePasswordRequest,
+        client: ClientMeta,
+    ) -> AppResult<()> {
+        let stored = principal.user.password_hash.clone();
+        let fits = req.current_password.len() <= MAX_PASSWORD_BYTES;
+        let current = req.current_password;
+        if !(cpu(move || password::verify(&current, &stored)).await? && fits) {
+            return Err(AppError::InvalidCredentials);
+        }
+        let cost = self.bcrypt_cost;
+        let new = req.new_password;
+        let new_hash = cpu(move || password::hash(&new, cost))
+            .await?
+            .map_err(|e| AppError::internal(format!("bcrypt failed: {e}")))?;
+        self.db
+            .run(move |c| {
+                write_transaction(c, |c| {
+                    let now = util::now();
+                    let user = &principal.user;
+                    let keep = Some(principal.session_id);
+                    user_repo::update_password(c, user.id, &new_hash, now)?;
+                    let sessions = session_repo::revoke_all_for_user(
+                        c,
+                        user.id,
+                        keep,
+                        reason::PASSWORD_CHANGE,
+                        now,
+                    )?;
+                    let tokens =
+                        token_repo::revoke_by_user(c, user.id, keep, reason::PASSWORD_CHANGE, now)?;
+                    let details = json!({ "revoked_sessions": sessions, "revoked_tokens": tokens });
+                    audit::record(
+                        c,
+                        event::PASSWORD_CHANGED,
+                        Some(user),
+                        &client,
+                        details,
+                        now,
+                    )
+                })
+            })
+            .await
+    }
+}
+
+/// Creates the session row and its first pair, and records the login.
+fn start_session(
+    c: &mut DbConnection,
+    tokens: &TokenService,
+    user: User,
+    device_name: Option<String>,
+    client: &ClientMeta,
+) -> AppResult<Issued> {
+    let now = util::now();
+    let end = tokens.lifetimes().session_end(now, now);
+    let session = session_repo::insert(
+        c,
+        &NewSession {
+            user_id: user.id,
+            created_at: now,
+            last_seen_at: now,
+            expires_at: end,
+            ip_address: client.ip.clone(),
+            user_agent: client.user_agent.clone(),
+            device_name,
+        },
+    )?;
+    user_repo::record_login(c, user.id, now)?;
+    let pair = tokens.issue_pair(c, &user, session.id, end, client, now)?;
+    let details = json!({ "session_id": session.id.to_string() });
+    audit::record(c, event::LOGIN_SUCCEEDED, Some(&user), client, details, now)?;
+    let user = User {
+        last_login_at: Some(now),
+        failed_login_count: 0,
+        locked_until: None,
+        ..user
+    };
+    Ok(Issued {
+        pair,
+        session_id: session.id,
+        user,
+    })
+}
+
+/// One refresh, inside a write transaction. Rejections roll back; reuse commits
+/// the session's revocation and is reported after the commit.
+fn rotate(
+    c: &mut DbConnection,
+    tokens: &TokenService,
+    hash: &str,
+    client: &ClientMeta,
+) -> AppResult<RefreshOutcome> {
+    let now = util::now();
+    let Some(ctx) = token_repo::find_context_by_hash(c, hash)? else {
+        return Err(AppError::TokenInvalid("unknown refresh token"));
+    };
+    let token = &ctx.token;
+    if token.token_type != kind::REFRESH {
+        return Err(AppError::TokenInvalid("not a refresh token"));
+    }
+    let Some(session) = ctx.session.clone() else {
+        return Err(AppError::TokenInvalid("refresh token has no session"));
+    };
+    if token.revoked {
+        if token.revoked_reason.as_deref() == Some(reason::ROTATED) {
+            return reuse_detected(c, &ctx.user, session.id, client);
+        }
+        return Err(AppError::TokenRevoked);
+    }
+    if token.expired || token.expires_at <= now || session.expires_at <= now {
+        return Err(AppError::TokenExpired);
+    }
+    if session.revoked {
+        return Err(AppError::TokenRevoked);
+    }
+    if !ctx.user.is_active {
+        return Err(AppError::AccountDisabled);
+    }
+    // The atomic step: exactly one concurrent caller flips the flag.
+    if token_repo::revoke_if_active(c, token.id, reason::ROTATED, now)? == 0 {
+        return reuse_detected(c, &ctx.user, session.id, client);
+    }
+    let end = tokens.lifetimes().session_end(session.created_at, now);
+    if end <= now {
+        return Err(AppError::TokenExpired);
+    }
+    session_repo::extend(c, session.id, end, now)?;
+    let pair = tokens.issue_pair(c, &ctx.user, session.id, end, client, now)?;
+    let details = json!({ "session_id": session.id.to_string() });
+    audit::record(
+        c,
+        event::TOKEN_REFRESHED,
+        Some(&ctx.user),
+        client,
+        details,
+        now,
+    )?;
+    Ok(RefreshOutcome::Issued(Box::new(Issued {
+        pair,
+        session_id: session.id,
+        user: ctx.user,
+    })))
+}
+
+fn reuse_detected(
+    c: &mut DbConnection,
+    user: &User,
+    session_id: i64,
+    client: &ClientMeta,
+) -> AppResult<RefreshOutcome> {
+    let now = util::now();
+    session_repo::revoke(c, session_id, reason::REUSE, now)?;
+    let revoked = token_repo::revoke_by_session(c, session_id, reason::REUSE, now)?;
+    let details = json!({ "session_id": session_id.to_string(), "revoked_tokens": revoked });
+    audit::record(
+        c,
+        event::REFRESH_TOKEN_REUSED,
+        Some(user),
+        client,
+        details,
+        now,
+    )?;
+    tracing::warn!(session_id, "refresh token reuse detected; session revoked");
+    Ok(RefreshOutcome::Reused)
+}

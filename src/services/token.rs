@@ -1,0 +1,247 @@
+//! Token issuance and double validation: every access token is checked for its
+//! signature and claims, then against its row, its session and its user.
+
+use std::sync::Arc;
+
+use chrono::{Duration, NaiveDateTime};
+
+use super::ClientMeta;
+use crate::db::{Db, DbConnection};
+use crate::errors::{AppError, AppResult};
+use crate::models::token::kind;
+use crate::models::{NewToken, TokenContext, User};
+use crate::repositories::{session as session_repo, token as token_repo};
+use crate::security::hashing::{opaque_token, token_hash};
+use crate::security::jwt::{AccessClaims, KeyRing, Rejection};
+use crate::util;
+
+/// Marks of last use are written at most this often per token and session.
+const TOUCH_INTERVAL_SECS: i64 = 60;
+
+/// The caller behind a validated access token.
+#[derive(Debug, Clone)]
+pub struct Principal {
+    /// The user, as the database has it now.
+    pub user: User,
+    /// The session the token belongs to.
+    pub session_id: i64,
+    /// The token's jti.
+    pub jti: String,
+    /// The token's expiry.
+    pub expires_at: NaiveDateTime,
+}
+
+impl Principal {
+    /// True when the user currently holds `role`.
+    pub fn has_role(&self, role: &str) -> bool {
+        self.user.has_role(role)
+    }
+}
+
+/// A freshly issued access + refresh pair.
+#[derive(Debug)]
+pub struct IssuedPair {
+    /// Access JWT.
+    pub access_token: String,
+    /// Seconds until the access token expires.
+    pub access_expires_in: i64,
+    /// Opaque refresh token.
+    pub refresh_token: String,
+    /// Seconds until the refresh token expires.
+    pub refresh_expires_in: i64,
+}
+
+/// Lifetimes from the settings.
+#[derive(Debug, Clone, Copy)]
+pub struct Lifetimes {
+    /// Access token, seconds.
+    pub access: i64,
+    /// Refresh token, seconds.
+    pub refresh: i64,
+    /// Session hard end from login, seconds.
+    pub session_max: i64,
+}
+
+impl Lifetimes {
+    /// When a session started at `created` ends if refreshed at `now`.
+    pub fn session_end(&self, created: NaiveDateTime, now: NaiveDateTime) -> NaiveDateTime {
+        let by_refresh = now + Duration::seconds(self.refresh);
+        let hard = created + Duration::seconds(self.session_max);
+        let end = by_refresh.min(hard);
+        // Whole seconds, so the refresh row and the session agree exactly.
+        util::from_unix(end.and_utc().timestamp()).unwrap_or(end)
+    }
+}
+
+/// Signs, stores and validates tokens.
+#[derive(Clone)]
+pub struct TokenService {
+    db: Db,
+    keys: Arc<KeyRing>,
+    lifetimes: Lifetimes,
+}
+
+impl TokenService {
+    /// A service over `db` signing with `keys`.
+    pub fn new(db: Db, keys: Arc<KeyRing>, lifetimes: Lifetimes) -> Self {
+        Self {
+            db,
+            keys,
+            lifetimes,
+        }
+    }
+
+    /// Token lifetimes in force.
+    pub fn lifetimes(&self) -> Lifetimes {
+        self.lifetimes
+    }
+
+    /// Issues and stores a new pair for `session_id`, ending no later than `session_end`.
+    /// Runs inside the caller's transaction.
+    pub fn issue_pair(
+        &self,
+        conn: &mut DbConnection,
+        user: &User,
+        session_id: i64,
+        session_end: NaiveDateTime,
+        client: &ClientMeta,
+        now: NaiveDateTime,
+    ) -> AppResult<IssuedPair> {
+        let now_secs = now.and_utc().timestamp();
+        let end_secs = session_end.and_utc().timestamp();
+        let access_exp = (now_secs + self.lifetimes.access).min(end_secs);
+        let claims = AccessClaims {
+            iss: self.keys.issuer().to_string(),
+            aud: self.keys.audience().to_string(),
+            sub: user.id.to_string(),
+            email: user.email.clone(),
+            roles: user.role_list(),
+            sid: session_id.to_string(),
+            jti: uuid::Uuid::new_v4().to_string(),
+            iat: now_secs,
+            nbf: now_secs,
+            exp: access_exp,
+            token_type: kind::ACCESS.to_string(),
+        };
+        let access_token = self
+            .keys
+            .sign(&claims)
+            .map_err(|e| AppError::internal(format!("signing failed: {e}")))?;
+        let refresh_token = opaque_token();
+        let row =
+            |jti: String, token: &str, token_type: &str, exp: i64, key: Option<String>| NewToken {
+                jti,
+                token_hash: token_hash(token),
+                token_type: token_type.to_string(),
+                user_id: user.id,
+                user_email: user.email.clone(),
+                session_id: Some(session_id),
+                created_at: now,
+                expires_at: util::from_unix(exp).unwrap_or(session_end),
+                user_agent: client.user_agent.clone(),
+                ip_address: client.ip.clone(),
+                key_id: key,
+            };
+        let kid = Some(self.keys.current_kid().to_string());
+        token_repo::insert(
+            conn,
+            &row(
+                claims.jti.clone(),
+                &access_token,
+                kind::ACCESS,
+                access_exp,
+                kid,
+            ),
+        )?;
+        let refresh_jti = uuid::Uuid::new_v4().to_string();
+        token_repo::insert(
+            conn,
+            &row(refresh_jti, &refresh_token, kind::REFRESH, end_secs, None),
+        )?;
+        Ok(IssuedPair {
+            access_token,
+            access_expires_in: access_exp - now_secs,
+            refresh_token,
+            refresh_expires_in: end_secs - now_secs,
+        })
+    }
+
+    /// Double validation of a bearer access token.
+    #[tracing::instrument(skip_all)]
+    pub async fn authenticate(&self, raw: &str) -> AppResult<Principal> {
+        let now = util::now();
+        let claims = self
+            .keys
+            .verify_access(raw, now.and_utc().timestamp())
+            .map_err(|r| match r {
+                Rejection::Invalid(why) => AppError::TokenInvalid(why),
+                Rejection::Expired => AppError::TokenExpired,
+            })?;
+        let hash = token_hash(raw);
+        let jti = claims.jti;
+        let ctx = self
+            .db
+            .run(move |conn| {
+                let Some(ctx) = token_repo::find_context_by_hash(conn, &hash)? else {
+                    return Err(AppError::TokenInvalid("unknown token"));
+                };
+                check_access(&ctx, &jti, now)?;
+                touch(conn, &ctx, now);
+                Ok(ctx)
+            })
+            .await?;
+        Ok(Principal {
+            session_id: ctx.token.session_id.unwrap_or_default(),
+            jti: ctx.token.jti,
+            expires_at: ctx.token.expires_at,
+            user: ctx.user,
+        })
+    }
+}
+
+/// The database half of double validation.
+fn check_access(ctx: &TokenContext, jti: &str, now: NaiveDateTime) -> AppResult<()> {
+    let t = &ctx.token;
+    if t.token_type != kind::ACCESS || t.jti != jti {
+        return Err(AppError::TokenInvalid("token does not match its record"));
+    }
+    if t.revoked {
+        return Err(AppError::TokenRevoked);
+    }
+    if t.expired || t.expires_at <= now {
+        return Err(AppError::TokenExpired);
+    }
+    let Some(session) = &ctx.session else {
+        return Err(AppError::TokenInvalid("token has no session"));
+    };
+    if session.revoked {
+        return Err(AppError::TokenRevoked);
+    }
+    if session.expires_at <= now {
+        return Err(AppError::TokenExpired);
+    }
+    if !ctx.user.is_active {
+        return Err(AppError::AccountDisabled);
+    }
+    Ok(())
+}
+
+/// Coalesced last-use marks: at most one write a minute per token. A failed mark
+/// never fails the request it rides on.
+fn touch(conn: &mut DbConnection, ctx: &TokenContext, now: NaiveDateTime) {
+    let stale_before = now - Duration::seconds(TOUCH_INTERVAL_SECS);
+    if ctx.token.last_used_at.is_some_and(|t| t >= stale_before) {
+        return;
+    }
+    if let Err(e) = token_repo::touch(conn, ctx.token.id, now, stale_before) {
+        tracing::warn!(error = %e, "could not mark token as used");
+        return;
+    }
+    if let Some(s) = &ctx.session {
+        if s.last_seen_at < stale_before {
+            if let Err(e) = session_repo::touch(conn, s.id, now, stale_before) {
+                tracing::warn!(error = %e, "could not mark session as seen");
+            }
+        }
+    }
+}

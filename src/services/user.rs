@@ -1,0 +1,178 @@
+//! Accounts: creation by an admin or the CLI, and the first-start bootstrap admin.
+
+use serde_json::json;
+
+use super::audit::{self, event};
+use super::token::Principal;
+use super::{cpu, normalize_email, ClientMeta};
+use crate::db::{write_transaction, Db, DbConnection};
+use crate::dto::user::CreateUserRequest;
+use crate::errors::{AppError, AppResult};
+use crate::models::{NewUser, User};
+use crate::repositories::user as user_repo;
+use crate::security::{hashing, password};
+use crate::util;
+
+/// Role every account gets when none is named.
+pub const DEFAULT_ROLE: &str = "user";
+/// Role allowed to administer.
+pub const ADMIN_ROLE: &str = "admin";
+
+/// Account rules.
+#[derive(Clone)]
+pub struct UserService {
+    db: Db,
+    bcrypt_cost: u32,
+}
+
+/// A validated account to create (password already hashed).
+#[derive(Debug, Clone)]
+pub struct AccountSpec {
+    /// Normalized email.
+    pub email: String,
+    /// bcrypt hash.
+    pub password_hash: String,
+    /// Display name.
+    pub full_name: String,
+    /// Roles.
+    pub roles: Vec<String>,
+}
+
+impl UserService {
+    /// A service over `db` hashing at `bcrypt_cost`.
+    pub fn new(db: Db, bcrypt_cost: u32) -> Self {
+        Self { db, bcrypt_cost }
+    }
+
+    /// `POST /admin/users`: creates an account, 409 when the email is taken.
+    #[tracing::instrument(skip_all)]
+    pub async fn create(
+        &self,
+        actor: Principal,
+        req: CreateUserRequest,
+        client: ClientMeta,
+    ) -> AppResult<User> {
+        let cost = self.bcrypt_cost;
+        let plain = req.password;
+        let password_hash = cpu(move || password::hash(&plain, cost))
+            .await?
+            .map_err(|e| AppError::internal(format!("bcrypt failed: {e}")))?;
+        let spec = AccountSpec {
+            email: normalize_email(&req.email),
+            password_hash,
+            full_name: req.full_name.trim().to_string(),
+            roles: req.roles,
+        };
+        self.db
+            .run(move |c| {
+                write_transaction(c, |c| {
+                    let user = insert_account(c, spec)?;
+                    let details = json!({
+                        "actor_id": actor.user.id.to_string(),
+                        "roles": user.role_list(),
+                    });
+                    audit::record(
+                        c,
+                        event::USER_CREATED,
+                        Some(&user),
+                        &client,
+                        details,
+                        util::now(),
+                    )?;
+                    Ok(user)
+                })
+            })
+            .await
+    }
+}
+
+/// Inserts an account; a taken email is a 409.
+pub fn insert_account(c: &mut DbConnection, spec: AccountSpec) -> AppResult<User> {
+    if user_repo::find_by_email(c, &spec.email)?.is_some() {
+        return Err(AppError::Conflict(
+            "That email is already registered.".into(),
+        ));
+    }
+    let mut roles = spec.roles;
+    if roles.is_empty() {
+        roles.push(DEFAULT_ROLE.to_string());
+    }
+    let mut seen = std::collections::HashSet::new();
+    roles.retain(|r| seen.insert(r.clone()));
+    let now = util::now();
+    user_repo::insert(
+        c,
+        &NewUser {
+            email: spec.email,
+            password_hash: spec.password_hash,
+            full_name: spec.full_name,
+            roles: roles.join(","),
+            is_active: true,
+            created_at: now,
+            updated_at: now,
+        },
+    )
+    .map_err(|e| match e {
+        diesel::result::Error::DatabaseError(
+            diesel::result::DatabaseErrorKind::UniqueViolation,
+            _,
+        ) => AppError::Conflict("That email is already registered.".into()),
+        other => other.into(),
+    })
+}
+
+/// Outcome of the first-start bootstrap.
+#[derive(Debug)]
+pub struct Bootstrapped {
+    /// The admin's email.
+    pub email: String,
+    /// Set when the password was generated and must be shown once.
+    pub generated_password: Option<String>,
+}
+
+/// Creates the first admin when no user exists. Runs at start-up under the
+/// migration lock, so concurrent instances create at most one.
+pub fn bootstrap_admin(
+    c: &mut DbConnection,
+    email: Option<&str>,
+    password_plain: Option<&str>,
+    bcrypt_cost: u32,
+) -> AppResult<Option<Bootstrapped>> {
+    if user_repo::count(c)? > 0 {
+        return Ok(None);
+    }
+    let email = normalize_email(email.unwrap_or("admin@tokenward.local"));
+    let (plain, generated) = match password_plain {
+        Some(p) => (p.to_string(), false),
+        None => (hashing::opaque_token()[..24].to_string(), true),
+    };
+    if plain.len() > password::MAX_PASSWORD_BYTES || plain.chars().count() < 8 {
+        return Err(AppError::internal(
+            "TOKENWARD_BOOTSTRAP_ADMIN_PASSWORD must be 8 characters to 72 bytes",
+        ));
+    }
+    let password_hash = password::hash(&plain, bcrypt_cost)
+        .map_err(|e| AppError::internal(format!("bcrypt failed: {e}")))?;
+    let user = insert_account(
+        c,
+        AccountSpec {
+            email: email.clone(),
+            password_hash,
+            full_name: "Administrator".into(),
+            roles: vec![ADMIN_ROLE.into()],
+        },
+    )?;
+    let details = json!({ "bootstrap": true });
+    audit::record(
+        c,
+        event::USER_CREATED,
+        Some(&user),
+        &ClientMeta::default(),
+        details,
+        util::now(),
+    )?;
+    Ok(Some(Bootstrapped {
+        email,
+        generated_password: generated.then_some(plain),
+    }))
+}

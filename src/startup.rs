@@ -1,0 +1,190 @@
+//! Composition root: database, migrations and key material, services, the HTTP
+//! server. `Application::build` is what `serve` and the tests both run.
+
+use std::net::TcpListener;
+use std::sync::Arc;
+use std::time::Duration;
+
+use actix_web::dev::{Server, ServerHandle};
+use actix_web::middleware::from_fn;
+use actix_web::{web, App, HttpServer};
+use secrecy::ExposeSecret;
+
+use crate::config::Settings;
+use crate::controllers::fallback;
+use crate::db::{self, build_pool, ConnectionManager, DatabaseUrl, Db, DbPool};
+use crate::middleware::request_id::request_context;
+use crate::routes;
+use crate::security::{hashing, password};
+use crate::services::auth::{AuthService, Lockout};
+use crate::services::keys;
+use crate::services::session::SessionService;
+use crate::services::token::{Lifetimes, TokenService};
+use crate::services::user::{self, UserService};
+use crate::state::AppState;
+
+/// Why the server could not start (printed as is).
+pub type StartupError = String;
+
+/// Opens the pool after one direct connection, so a bad URL or a down server is
+/// reported with its real cause.
+pub fn connect(settings: &Settings, pool_size: u32) -> Result<(DbPool, Db), StartupError> {
+    let url = DatabaseUrl::parse(&settings.database_url, settings.db_timeout_secs)?;
+    url.prepare()
+        .map_err(|e| format!("cannot create the database folder: {e}"))?;
+    let manager = ConnectionManager::new(url.clone());
+    manager
+        .open()
+        .map_err(|e| format!("cannot connect to the database: {e}"))?;
+    let timeout = Duration::from_secs(settings.db_timeout_secs);
+    let pool = build_pool(manager, pool_size, timeout)
+        .map_err(|e| format!("cannot open the connection pool: {e}"))?;
+    // The call deadline leaves room for the pool wait and stays under the 5 s promise.
+    let db = Db::new(
+        pool.clone(),
+        url.backend(),
+        timeout + Duration::from_secs(1),
+    );
+    Ok((pool, db))
+}
+
+/// Migrates, checks the encryption key, loads signing keys and bootstraps the
+/// first admin, all under the start-up lock. Blocking: call off the executor.
+fn prepare(
+    pool: &DbPool,
+    settings: &Settings,
+) -> Result<crate::security::jwt::KeyRing, StartupError> {
+    let cipher = keys::load_cipher(settings)?;
+    let (ring, boot) = db::migrate_locked(pool, |c| {
+        keys::check_cipher(c, &cipher)?;
+        let ring = keys::load_key_ring(c, settings, &cipher)?;
+        let boot = user::bootstrap_admin(
+            c,
+            settings.bootstrap_admin_email.as_deref(),
+            settings
+                .bootstrap_admin_password
+                .as_ref()
+                .map(|p| p.expose_secret()),
+            settings.bcrypt_cost,
+        )?;
+        Ok((ring, boot))
+    })
+    .map_err(|e| match e {
+        crate::errors::AppError::Internal(msg) => msg,
+        other => other.to_string(),
+    })?;
+    if let Some(boot) = boot {
+        tracing::info!(email = %boot.email, "created the first admin account");
+        if let Some(password) = boot.generated_password {
+            // Standard error, once, never through the logs.
+            eprintln!(
+                "tokenward: first admin {} created with generated password: {}\n\
+                 tokenward: this password is shown only once; change it after logging in.",
+                boot.email, password
+            );
+        }
+    }
+    Ok(ring)
+}
+
+/// A built, bound, not yet running server.
+pub struct Application {
+    port: u16,
+    server: Server,
+}
+
+impl Application {
+    /// Builds everything from `settings` and binds the listener.
+    pub async fn build(settings: Settings) -> Result<Self, StartupError> {
+        let settings = Arc::new(settings);
+        let s = settings.clone();
+        let (db, ring, dummy_hash) = tokio::task::spawn_blocking(move || {
+            let (pool, db) = connect(&s, s.db_pool_size)?;
+            let ring = prepare(&pool, &s)?;
+            let dummy = password::hash(&hashing::opaque_token(), s.bcrypt_cost)
+                .map_err(|e| format!("bcrypt failed: {e}"))?;
+            Ok::<_, StartupError>((db, ring, dummy))
+        })
+        .await
+        .map_err(|e| format!("start-up task failed: {e}"))??;
+
+        let lifetimes = Lifetimes {
+            access: settings.access_token_ttl,
+            refresh: settings.refresh_token_ttl,
+            session_max: settings.session_max_lifetime,
+        };
+        let tokens = TokenService::new(db.clone(), Arc::new(ring), lifetimes);
+        let lockout = Lockout {
+            threshold: settings.lockout_threshold,
+            seconds: settings.lockout_seconds,
+        };
+        let state = AppState {
+            db: db.clone(),
+            auth: AuthService::new(
+                db.clone(),
+                tokens.clone(),
+                lockout,
+                settings.bcrypt_cost,
+                dummy_hash,
+            ),
+            sessions: SessionService::new(db.clone()),
+            users: UserService::new(db.clone(), settings.bcrypt_cost),
+            tokens,
+            trusted_proxies: settings.trusted_proxies.clone(),
+        };
+
+        let listener = TcpListener::bind(&settings.bind)
+            .map_err(|e| format!("cannot listen on {}: {e}", settings.bind))?;
+        let port = listener
+            .local_addr()
+            .map_err(|e| format!("cannot read the bound address: {e}"))?
+            .port();
+        let data = web::Data::new(state);
+        let limit = settings.max_body_bytes;
+        let mut server = HttpServer::new(move || {
+            App::new()
+                .wrap(from_fn(request_context))
+                .app_data(data.clone())
+                .app_data(web::PayloadConfig::new(limit))
+                .app_data(
+                    web::JsonConfig::default()
+                        .limit(limit)
+                        .error_handler(fallback::json_error),
+                )
+                .app_data(
+                    web::FormConfig::default()
+                        .limit(limit)
+                        .error_handler(fallback::form_error),
+                )
+                .app_data(web::QueryConfig::default().error_handler(fallback::query_error))
+                .app_data(web::PathConfig::default().error_handler(fallback::path_error))
+                .configure(routes::configure)
+                .default_service(web::to(fallback::not_found))
+        })
+        .shutdown_timeout(10);
+        if settings.workers > 0 {
+            server = server.workers(settings.workers);
+        }
+        let server = server
+            .listen(listener)
+            .map_err(|e| format!("cannot start the HTTP server: {e}"))?
+            .run();
+        tracing::info!(address = %settings.bind, port, backend = ?db.backend(), "tokenward listening");
+        Ok(Self { port, server })
+    }
+
+    /// The bound port (useful with port 0).
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// A handle to stop the server.
+    pub fn handle(&self) -> ServerHandle {
+        self.server.handle()
+    }
+
+    /// Serves until stopped (Ctrl-C / SIGTERM or `handle().stop`).
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        self.server.await
+    }
+}

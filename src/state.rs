@@ -1,0 +1,26 @@
+//! What every handler can reach: the services and request-level settings.
+
+use ipnet::IpNet;
+
+use crate::db::Db;
+use crate::services::auth::AuthService;
+use crate::services::session::SessionService;
+use crate::services::token::TokenService;
+use crate::services::user::UserService;
+
+/// Shared application state (cheap to clone: every service is a handle).
+#[derive(Clone)]
+pub struct AppState {
+    /// Database handle (health checks).
+    pub db: Db,
+    /// Issuance and double validation.
+    pub tokens: TokenService,
+    /// Login, refresh, password.
+    pub auth: AuthService,
+    /// Sessions and logout.
+    pub sessions: SessionService,
+    /// Accounts.
+    pub users: UserService,
+    /// Proxies whose `X-Forwarded-For` is believed.
+    pub trusted_proxies: Vec<IpNet>,
+}

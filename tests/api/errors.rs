@@ -1,0 +1,234 @@
+//! Malformed input of every kind gets the contract's error body, never a 500.
+
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+
+use crate::backend_tests;
+use crate::helpers::*;
+
+async fn malformed_bodies_get_clear_errors(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let post = |body: &'static str, ct: Option<&'static str>| {
+        let mut req = app.client.post(app.url("/auth/login")).body(body);
+        if let Some(ct) = ct {
+            req = req.header("content-type", ct);
+        }
+        req.send()
+    };
+    assert_error(
+        post("{\"email\": ", Some("application/json"))
+            .await
+            .unwrap(),
+        400,
+        "invalid_request",
+    )
+    .await;
+    assert_error(
+        post("", Some("application/json")).await.unwrap(),
+        400,
+        "invalid_request",
+    )
+    .await;
+    assert_error(post("", None).await.unwrap(), 400, "invalid_request").await;
+    assert_error(
+        post("[1,2]", Some("application/json")).await.unwrap(),
+        422,
+        "validation_failed",
+    )
+    .await;
+    assert_error(
+        post("{} {}", Some("application/json")).await.unwrap(),
+        400,
+        "invalid_request",
+    )
+    .await;
+    assert_error(
+        post(
+            "email=a&password=b",
+            Some("application/x-www-form-urlencoded"),
+        )
+        .await
+        .unwrap(),
+        415,
+        "unsupported_media_type",
+    )
+    .await;
+    assert_error(
+        post("hello", Some("text/plain")).await.unwrap(),
+        415,
+        "unsupported_media_type",
+    )
+    .await;
+    assert_error(
+        post("<login/>", Some("application/xml")).await.unwrap(),
+        415,
+        "unsupported_media_type",
+    )
+    .await;
+    assert_error(
+        post("{\"email\":\"a\",\"password\":\"b\"}", None)
+            .await
+            .unwrap(),
+        415,
+        "unsupported_media_type",
+    )
+    .await;
+    let big = format!(
+        "{{\"email\":\"a@b.c\",\"password\":\"{}\"}}",
+        "x".repeat(70 * 1024)
+    );
+    let resp = app
+        .client
+        .post(app.url("/auth/login"))
+        .header("content-type", "application/json")
+        .body(big)
+        .send()
+        .await
+        .unwrap();
+    assert_error(resp, 413, "payload_too_large").await;
+    // Charset parameters are fine.
+    let resp = post(
+        "{\"email\":\"a@b.c\",\"password\":\"nope\"}",
+        Some("application/json; charset=utf-8"),
+    )
+    .await
+    .unwrap();
+    assert_error(resp, 401, "invalid_credentials").await;
+}
+
+async fn unknown_routes_and_methods_get_404_and_405(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let resp = app
+        .client
+        .get(app.url("/no/such/route"))
+        .send()
+        .await
+        .unwrap();
+    assert_error(resp, 404, "not_found").await;
+    let resp = app.client.get(app.url("/auth/login")).send().await.unwrap();
+    assert_error(resp, 405, "method_not_allowed").await;
+    let resp = app
+        .client
+        .delete(app.url("/auth/validate"))
+        .send()
+        .await
+        .unwrap();
+    assert_error(resp, 405, "method_not_allowed").await;
+}
+
+async fn every_response_carries_a_request_id(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let resp = app
+        .client
+        .get(app.url("/health/live"))
+        .send()
+        .await
+        .unwrap();
+    assert!(!resp.headers()["x-request-id"].is_empty());
+    let resp = app
+        .client
+        .get(app.url("/nope"))
+        .header("x-request-id", "trace-abc-123")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.headers()["x-request-id"], "trace-abc-123");
+    let resp = app
+        .client
+        .get(app.url("/health/ready"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::OK);
+}
+
+async fn hostile_strings_in_every_field_are_stored_or_refused_never_executed(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let admin = app.admin().await;
+    let hostile = [
+        "' OR '1'='1",
+        "admin@example.com'; DROP TABLE users; --",
+        "\"; DELETE FROM tokens; --",
+        "Robert'); DROP TABLE sessions;--",
+        "😀👩‍⚕️ ünïcödé ✓ 中文 עברית",
+        "\u{202e}evil",
+        "%00%27",
+    ];
+    for s in hostile {
+        assert_error(app.login(s, s).await, 401, "invalid_credentials").await;
+        assert_error(app.refresh(s).await, 401, "token_invalid").await;
+        let resp = app
+            .client
+            .post(app.url("/auth/login"))
+            .header(
+                "user-agent",
+                reqwest::header::HeaderValue::from_bytes(s.as_bytes()).unwrap(),
+            )
+            .json(&json!({ "email": ADMIN_EMAIL, "password": ADMIN_PASSWORD, "device_name": s }))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), StatusCode::OK, "device name {s:?}");
+        let body = json!({ "email": "ok@example.com", "password": "password-123", "full_name": s, "roles": ["user"] });
+        let resp = app
+            .post_auth("/admin/users", &admin.access, Some(&body))
+            .await;
+        assert!(
+            matches!(resp.status().as_u16(), 201 | 409),
+            "full name {s:?}"
+        );
+        let resp = app
+            .get_auth(&format!("/auth/sessions/{}", urlencode(s)), &admin.access)
+            .await;
+        assert!(matches!(resp.status().as_u16(), 404 | 405));
+        let resp = app
+            .delete_auth(&format!("/auth/sessions/{}", urlencode(s)), &admin.access)
+            .await;
+        assert_error(resp, 404, "not_found").await;
+    }
+    // NUL characters are refused, not sent to the database.
+    let resp = app
+        .post_json(
+            "/auth/login",
+            &json!({ "email": "a\u{0}b", "password": "x" }),
+        )
+        .await;
+    assert_error(resp, 422, "validation_failed").await;
+    let resp = app
+        .post_json(
+            "/auth/login",
+            &json!({ "email": ADMIN_EMAIL, "password": ADMIN_PASSWORD, "device_name": "\u{0}" }),
+        )
+        .await;
+    assert_error(resp, 422, "validation_failed").await;
+    // Everything is still there, stored verbatim.
+    assert_eq!(app.sql_i64("SELECT COUNT(*) AS n FROM users"), 2);
+    let list: Vec<Value> = app
+        .get_auth("/auth/sessions", &admin.access)
+        .await
+        .json()
+        .await
+        .unwrap();
+    let devices: Vec<&str> = list
+        .iter()
+        .filter_map(|s| s["device_name"].as_str())
+        .collect();
+    assert!(devices.contains(&"😀👩‍⚕️ ünïcödé ✓ 中文 עברית"));
+    assert!(devices.contains(&"Robert'); DROP TABLE sessions;--"));
+}
+
+fn urlencode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' | b'-' | b'_' | b'.' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+backend_tests!(
+    malformed_bodies_get_clear_errors,
+    unknown_routes_and_methods_get_404_and_405,
+    every_response_carries_a_request_id,
+    hostile_strings_in_every_field_are_stored_or_refused_never_executed,
+);
