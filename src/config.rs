@@ -91,6 +91,10 @@ pub struct Settings {
     pub lockout_seconds: i64,
     /// Login and verify-2fa requests a minute per client IP; 0 disables.
     pub login_rate_limit: u32,
+    /// Issuer shown by authenticator apps.
+    pub totp_issuer: String,
+    /// TOTP steps accepted either side of now.
+    pub totp_skew: u16,
     /// `text` or `json`.
     pub log_format: LogFormat,
     /// `false` drops the cookies' Secure flag (plain-HTTP development only).
@@ -130,6 +134,8 @@ impl Default for Settings {
             lockout_threshold: 5,
             lockout_seconds: 900,
             login_rate_limit: 20,
+            totp_issuer: "tokenward".into(),
+            totp_skew: 1,
             log_format: LogFormat::Text,
             cookie_secure: true,
             cors_origins: Vec::new(),
@@ -235,6 +241,10 @@ impl Settings {
         parse_env("TOKENWARD_LOCKOUT_THRESHOLD", &mut self.lockout_threshold)?;
         parse_env("TOKENWARD_LOCKOUT_SECONDS", &mut self.lockout_seconds)?;
         parse_env("TOKENWARD_LOGIN_RATE_LIMIT", &mut self.login_rate_limit)?;
+        if let Some(v) = env("TOKENWARD_TOTP_ISSUER") {
+            self.totp_issuer = v;
+        }
+        parse_env("TOKENWARD_TOTP_SKEW", &mut self.totp_skew)?;
         if let Some(v) = env("TOKENWARD_LOG_FORMAT") {
             self.log_format = match v.trim() {
                 "text" => LogFormat::Text,
@@ -287,6 +297,12 @@ impl Settings {
             if secret.expose_secret().len() < 32 {
                 return Err("TOKENWARD_JWT_SECRET must be at least 32 bytes".into());
             }
+        }
+        if self.totp_issuer.is_empty() || self.totp_issuer.contains(':') {
+            return Err("TOKENWARD_TOTP_ISSUER must be non-empty and contain no ':'".into());
+        }
+        if self.totp_skew > 2 {
+            return Err("TOKENWARD_TOTP_SKEW must be 0, 1 or 2 steps".into());
         }
         if self.db_pool_size == 0 {
             return Err("TOKENWARD_DB_POOL_SIZE must be at least 1".into());

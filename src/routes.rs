@@ -2,7 +2,7 @@
 
 use actix_web::{web, Resource};
 
-use crate::controllers::{admin, auth, fallback, health, sessions};
+use crate::controllers::{admin, auth, fallback, health, sessions, two_factor};
 
 fn resource(path: &str) -> Resource {
     web::resource(path).default_service(web::to(fallback::method_not_allowed))
@@ -11,6 +11,7 @@ fn resource(path: &str) -> Resource {
 /// Registers every route.
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(resource("/auth/login").route(web::post().to(auth::login)))
+        .service(resource("/auth/verify-2fa").route(web::post().to(auth::verify_two_factor)))
         .service(resource("/auth/refresh").route(web::post().to(auth::refresh)))
         .service(resource("/auth/validate").route(web::get().to(auth::validate)))
         .service(resource("/auth/me").route(web::get().to(auth::me)))
@@ -19,7 +20,14 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(resource("/auth/password").route(web::post().to(auth::change_password)))
         .service(resource("/auth/sessions").route(web::get().to(sessions::list_sessions)))
         .service(resource("/auth/sessions/{id}").route(web::delete().to(sessions::delete_session)))
+        .service(resource("/auth/2fa/setup").route(web::post().to(two_factor::setup)))
+        .service(resource("/auth/2fa/enable").route(web::post().to(two_factor::enable)))
+        .service(resource("/auth/2fa/disable").route(web::post().to(two_factor::disable)))
         .service(resource("/admin/users").route(web::post().to(admin::users::create_user)))
+        .service(
+            resource("/admin/users/{id}/2fa")
+                .route(web::delete().to(admin::two_factor::reset_two_factor)),
+        )
         .service(resource("/health/live").route(web::get().to(health::live)))
         .service(resource("/health/ready").route(web::get().to(health::ready)));
 }

@@ -15,11 +15,14 @@ use crate::controllers::fallback;
 use crate::db::{self, build_pool, ConnectionManager, DatabaseUrl, Db, DbPool};
 use crate::middleware::request_id::request_context;
 use crate::routes;
+use crate::security::crypto::Cipher;
 use crate::security::{hashing, password};
 use crate::services::auth::{AuthService, Lockout};
 use crate::services::keys;
+use crate::services::rate_limit::LoginRateLimiter;
 use crate::services::session::SessionService;
 use crate::services::token::{Lifetimes, TokenService};
+use crate::services::two_factor::{TotpSettings, TwoFactorService};
 use crate::services::user::{self, UserService};
 use crate::state::AppState;
 
@@ -53,11 +56,11 @@ pub fn connect(settings: &Settings, pool_size: u32) -> Result<(DbPool, Db), Star
 fn prepare(
     pool: &DbPool,
     settings: &Settings,
+    cipher: &Cipher,
 ) -> Result<crate::security::jwt::KeyRing, StartupError> {
-    let cipher = keys::load_cipher(settings)?;
     let (ring, boot) = db::migrate_locked(pool, |c| {
-        keys::check_cipher(c, &cipher)?;
-        let ring = keys::load_key_ring(c, settings, &cipher)?;
+        keys::check_cipher(c, cipher)?;
+        let ring = keys::load_key_ring(c, settings, cipher)?;
         let boot = user::bootstrap_admin(
             c,
             settings.bootstrap_admin_email.as_deref(),
@@ -98,12 +101,13 @@ impl Application {
     pub async fn build(settings: Settings) -> Result<Self, StartupError> {
         let settings = Arc::new(settings);
         let s = settings.clone();
-        let (db, ring, dummy_hash) = tokio::task::spawn_blocking(move || {
+        let (db, ring, dummy_hash, cipher) = tokio::task::spawn_blocking(move || {
             let (pool, db) = connect(&s, s.db_pool_size)?;
-            let ring = prepare(&pool, &s)?;
+            let cipher = keys::load_cipher(&s)?;
+            let ring = prepare(&pool, &s, &cipher)?;
             let dummy = password::hash(&hashing::opaque_token(), s.bcrypt_cost)
                 .map_err(|e| format!("bcrypt failed: {e}"))?;
-            Ok::<_, StartupError>((db, ring, dummy))
+            Ok::<_, StartupError>((db, ring, dummy, cipher))
         })
         .await
         .map_err(|e| format!("start-up task failed: {e}"))??;
@@ -129,6 +133,17 @@ impl Application {
             ),
             sessions: SessionService::new(db.clone()),
             users: UserService::new(db.clone(), settings.bcrypt_cost),
+            two_factor: TwoFactorService::new(
+                db.clone(),
+                tokens.clone(),
+                Arc::new(cipher),
+                lockout,
+                TotpSettings {
+                    issuer: settings.totp_issuer.clone(),
+                    skew: settings.totp_skew,
+                },
+            ),
+            login_limiter: LoginRateLimiter::new(settings.login_rate_limit),
             tokens,
             trusted_proxies: settings.trusted_proxies.clone(),
         };

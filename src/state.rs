@@ -4,8 +4,10 @@ use ipnet::IpNet;
 
 use crate::db::Db;
 use crate::services::auth::AuthService;
+use crate::services::rate_limit::LoginRateLimiter;
 use crate::services::session::SessionService;
 use crate::services::token::TokenService;
+use crate::services::two_factor::TwoFactorService;
 use crate::services::user::UserService;
 
 /// Shared application state (cheap to clone: every service is a handle).
@@ -21,6 +23,10 @@ pub struct AppState {
     pub sessions: SessionService,
     /// Accounts.
     pub users: UserService,
+    /// Second factor.
+    pub two_factor: TwoFactorService,
+    /// Per-IP budget for login and verify-2fa.
+    pub login_limiter: LoginRateLimiter,
     /// Proxies whose `X-Forwarded-For` is believed.
     pub trusted_proxies: Vec<IpNet>,
 }

@@ -6,15 +6,18 @@ use super::no_store;
 use crate::dto::auth::{
     ChangePasswordRequest, LoginRequest, RefreshRequest, TokenResponse, ValidateResponse,
 };
+use crate::dto::two_factor::{ChallengeResponse, VerifyTwoFactorRequest};
 use crate::dto::user::{MeResponse, UserResponse};
 use crate::errors::AppResult;
 use crate::middleware::auth::Authenticated;
 use crate::middleware::client::Client;
 use crate::middleware::json::ApiJson;
-use crate::services::auth::Issued;
+use crate::middleware::rate_limit::LoginRateLimit;
+use crate::services::auth::{Issued, LoginOutcome};
 use crate::state::AppState;
 
-fn token_response(issued: Issued) -> HttpResponse {
+/// The contract's token response, never cached.
+pub fn token_response(issued: Issued) -> HttpResponse {
     no_store(&TokenResponse {
         access_token: issued.pair.access_token,
         token_type: "Bearer",
@@ -28,11 +31,36 @@ fn token_response(issued: Issued) -> HttpResponse {
 
 /// `POST /auth/login`
 pub async fn login(
+    _: LoginRateLimit,
     state: web::Data<AppState>,
     Client(client): Client,
     ApiJson(body): ApiJson<LoginRequest>,
 ) -> AppResult<HttpResponse> {
-    let issued = state.auth.login(body, client).await?;
+    match state.auth.login(body, client).await? {
+        LoginOutcome::Tokens(issued) => Ok(token_response(*issued)),
+        LoginOutcome::TwoFactor {
+            challenge_token,
+            expires_in,
+        } => Ok(no_store(&ChallengeResponse {
+            two_factor_required: true,
+            challenge_token,
+            expires_in,
+            methods: ["totp", "recovery_code"],
+        })),
+    }
+}
+
+/// `POST /auth/verify-2fa`
+pub async fn verify_two_factor(
+    _: LoginRateLimit,
+    state: web::Data<AppState>,
+    Client(client): Client,
+    ApiJson(body): ApiJson<VerifyTwoFactorRequest>,
+) -> AppResult<HttpResponse> {
+    let issued = state
+        .two_factor
+        .verify(body.challenge_token, body.code, client)
+        .await?;
     Ok(token_response(issued))
 }
 

@@ -5,6 +5,7 @@ pub mod auth;
 pub mod fallback;
 pub mod health;
 pub mod sessions;
+pub mod two_factor;
 
 use actix_web::http::header;
 use actix_web::HttpResponse;

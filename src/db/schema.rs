@@ -15,6 +15,9 @@ diesel::table! {
         created_at -> Timestamp,
         updated_at -> Timestamp,
         last_login_at -> Nullable<Timestamp>,
+        totp_secret -> Nullable<Text>,
+        totp_pending_secret -> Nullable<Text>,
+        totp_last_step -> Nullable<BigInt>,
     }
 }
 
@@ -53,6 +56,7 @@ diesel::table! {
         ip_address -> Nullable<Text>,
         key_id -> Nullable<Text>,
         last_used_at -> Nullable<Timestamp>,
+        attempts -> Integer,
     }
 }
 
@@ -89,7 +93,18 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    recovery_codes (id) {
+        id -> BigInt,
+        user_id -> BigInt,
+        code_hash -> Text,
+        created_at -> Timestamp,
+        used_at -> Nullable<Timestamp>,
+    }
+}
+
 diesel::joinable!(sessions -> users (user_id));
+diesel::joinable!(recovery_codes -> users (user_id));
 diesel::joinable!(tokens -> users (user_id));
 diesel::joinable!(tokens -> sessions (session_id));
 
@@ -100,4 +115,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     audit_events,
     signing_keys,
     server_state,
+    recovery_codes,
 );

@@ -2,5 +2,6 @@
 
 pub mod auth;
 pub mod session;
+pub mod two_factor;
 pub mod user;
 pub mod validate;

@@ -4,4 +4,5 @@
 pub mod auth;
 pub mod client;
 pub mod json;
+pub mod rate_limit;
 pub mod request_id;

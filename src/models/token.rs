@@ -11,6 +11,8 @@ pub mod kind {
     pub const ACCESS: &str = "access";
     /// An opaque refresh token.
     pub const REFRESH: &str = "refresh";
+    /// An opaque second-factor login challenge.
+    pub const CHALLENGE: &str = "challenge";
 }
 
 /// Values of `revoked_reason`.
@@ -29,6 +31,10 @@ pub mod reason {
     pub const REUSE: &str = "reuse";
     /// The account was disabled.
     pub const USER_DISABLED: &str = "user_disabled";
+    /// A login challenge was answered.
+    pub const USED: &str = "used";
+    /// A login challenge took too many wrong codes.
+    pub const ATTEMPTS: &str = "attempts";
 }
 
 /// A token row.
@@ -69,6 +75,8 @@ pub struct Token {
     pub key_id: Option<String>,
     /// Last validated, coalesced to about a minute.
     pub last_used_at: Option<NaiveDateTime>,
+    /// Wrong codes presented against a login challenge.
+    pub attempts: i32,
 }
 
 /// A token to insert.

@@ -33,6 +33,12 @@ pub struct User {
     pub updated_at: NaiveDateTime,
     /// Last successful login (UTC).
     pub last_login_at: Option<NaiveDateTime>,
+    /// Encrypted TOTP secret once enabled.
+    pub totp_secret: Option<String>,
+    /// Encrypted TOTP secret between setup and enable.
+    pub totp_pending_secret: Option<String>,
+    /// Last accepted TOTP time step (a code is accepted once).
+    pub totp_last_step: Option<i64>,
 }
 
 impl User {

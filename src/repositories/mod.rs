@@ -3,6 +3,7 @@
 
 pub mod audit;
 pub mod key;
+pub mod recovery_code;
 pub mod session;
 pub mod token;
 pub mod user;

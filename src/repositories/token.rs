@@ -132,3 +132,11 @@ pub fn touch(
     .set(dsl::last_used_at.eq(Some(now)))
     .execute(conn)
 }
+
+/// Adds one wrong code to a challenge and returns the new count.
+pub fn increment_attempts(conn: &mut DbConnection, id: i64) -> QueryResult<i32> {
+    diesel::update(dsl::tokens.find(id))
+        .set(dsl::attempts.eq(dsl::attempts + 1))
+        .returning(dsl::attempts)
+        .get_result(conn)
+}

@@ -81,3 +81,68 @@ pub fn update_password(
         ))
         .execute(conn)
 }
+
+/// Clears a lock and the failure count.
+pub fn unlock(conn: &mut DbConnection, id: i64) -> QueryResult<usize> {
+    diesel::update(dsl::users.find(id))
+        .set((
+            dsl::locked_until.eq(None::<NaiveDateTime>),
+            dsl::failed_login_count.eq(0),
+        ))
+        .execute(conn)
+}
+
+/// Stores a pending (not yet enabled) TOTP secret.
+pub fn set_pending_totp(conn: &mut DbConnection, id: i64, sealed: &str) -> QueryResult<usize> {
+    diesel::update(dsl::users.find(id))
+        .set(dsl::totp_pending_secret.eq(Some(sealed)))
+        .execute(conn)
+}
+
+/// Promotes the pending secret to the active one; 1 when it was still pending.
+pub fn enable_totp(
+    conn: &mut DbConnection,
+    id: i64,
+    sealed: &str,
+    now: NaiveDateTime,
+) -> QueryResult<usize> {
+    diesel::update(
+        dsl::users
+            .filter(dsl::id.eq(id))
+            .filter(dsl::totp_pending_secret.eq(sealed)),
+    )
+    .set((
+        dsl::totp_secret.eq(Some(sealed)),
+        dsl::totp_pending_secret.eq(None::<String>),
+        dsl::two_factor_enabled.eq(true),
+        dsl::updated_at.eq(now),
+    ))
+    .execute(conn)
+}
+
+/// Turns TOTP off and forgets every secret.
+pub fn disable_totp(conn: &mut DbConnection, id: i64, now: NaiveDateTime) -> QueryResult<usize> {
+    diesel::update(dsl::users.find(id))
+        .set((
+            dsl::totp_secret.eq(None::<String>),
+            dsl::totp_pending_secret.eq(None::<String>),
+            dsl::totp_last_step.eq(None::<i64>),
+            dsl::two_factor_enabled.eq(false),
+            dsl::updated_at.eq(now),
+        ))
+        .execute(conn)
+}
+
+/// Records `step` as the last accepted TOTP step unless that step (or a later
+/// one) was already accepted; returns 1 when this call accepted it.
+pub fn accept_totp_step(conn: &mut DbConnection, id: i64, step: i64) -> QueryResult<usize> {
+    diesel::update(
+        dsl::users.filter(dsl::id.eq(id)).filter(
+            dsl::totp_last_step
+                .is_null()
+                .or(dsl::totp_last_step.lt(step)),
+        ),
+    )
+    .set(dsl::totp_last_step.eq(Some(step)))
+    .execute(conn)
+}

@@ -4,3 +4,4 @@ pub mod crypto;
 pub mod hashing;
 pub mod jwt;
 pub mod password;
+pub mod totp;

@@ -32,6 +32,22 @@ pub mod event {
     pub const ACCOUNT_LOCKED: &str = "account_locked";
     /// An account was created.
     pub const USER_CREATED: &str = "user_created";
+    /// A correct password led to a second-factor challenge.
+    pub const TWO_FACTOR_REQUIRED: &str = "two_factor_required";
+    /// A second factor was accepted.
+    pub const TWO_FACTOR_SUCCEEDED: &str = "two_factor_succeeded";
+    /// A wrong second factor.
+    pub const TWO_FACTOR_FAILED: &str = "two_factor_failed";
+    /// A recovery code was spent.
+    pub const RECOVERY_CODE_USED: &str = "recovery_code_used";
+    /// A TOTP secret was generated (not active yet).
+    pub const TWO_FACTOR_SETUP: &str = "two_factor_setup";
+    /// TOTP turned on.
+    pub const TWO_FACTOR_ENABLED: &str = "two_factor_enabled";
+    /// TOTP turned off by its user.
+    pub const TWO_FACTOR_DISABLED: &str = "two_factor_disabled";
+    /// TOTP turned off by an admin.
+    pub const TWO_FACTOR_RESET: &str = "two_factor_reset";
 }
 
 /// Writes one event about `user` (or no user) from `client`.

@@ -12,9 +12,9 @@ use crate::db::{write_transaction, Db, DbConnection};
 use crate::dto::auth::{ChangePasswordRequest, LoginRequest, RefreshRequest};
 use crate::errors::{AppError, AppResult};
 use crate::models::token::{kind, reason};
-use crate::models::{NewSession, User};
+use crate::models::{NewSession, NewToken, User};
 use crate::repositories::{session as session_repo, token as token_repo, user as user_repo};
-use crate::security::hashing::token_hash;
+use crate::security::hashing::{opaque_token, token_hash};
 use crate::security::password::{self, MAX_PASSWORD_BYTES};
 use crate::services::token::Principal;
 use crate::util;
@@ -38,6 +38,23 @@ pub struct Issued {
     /// The user, as stored.
     pub user: User,
 }
+
+/// What a correct password leads to.
+#[derive(Debug)]
+pub enum LoginOutcome {
+    /// Tokens issued (no second factor).
+    Tokens(Box<Issued>),
+    /// A second factor is required: answer this challenge at verify-2fa.
+    TwoFactor {
+        /// Opaque, single-use challenge.
+        challenge_token: String,
+        /// Seconds it stays valid.
+        expires_in: i64,
+    },
+}
+
+/// Lifetime of a second-factor challenge, seconds.
+pub const CHALLENGE_TTL: i64 = 300;
 
 /// Authentication rules.
 #[derive(Clone)]
@@ -75,7 +92,7 @@ impl AuthService {
 
     /// Password login: a new session with an access and a refresh token.
     #[tracing::instrument(skip_all)]
-    pub async fn login(&self, req: LoginRequest, client: ClientMeta) -> AppResult<Issued> {
+    pub async fn login(&self, req: LoginRequest, client: ClientMeta) -> AppResult<LoginOutcome> {
         let email = normalize_email(&req.email);
         let lookup = email.clone();
         let user = self
@@ -127,13 +144,21 @@ impl AuthService {
                 .await?;
             return Err(AppError::AccountDisabled);
         }
+        if user.two_factor_enabled {
+            return self
+                .db
+                .run(move |c| write_transaction(c, |c| issue_challenge(c, &user, &client)))
+                .await;
+        }
         let tokens = self.tokens.clone();
         let device = req.device_name.filter(|d| !d.trim().is_empty());
-        self.db
+        let issued = self
+            .db
             .run(move |c| {
                 write_transaction(c, |c| start_session(c, &tokens, user, device, &client))
             })
-            .await
+            .await?;
+        Ok(LoginOutcome::Tokens(Box::new(issued)))
     }
 
     /// Counts a wrong password, locking the account at the threshold.
@@ -143,24 +168,8 @@ impl AuthService {
             .db
             .run(move |c| {
                 write_transaction(c, |c| {
-                    let now = util::now();
-                    let count = user_repo::increment_failed_logins(c, user.id)?;
-                    let details = json!({ "reason": "bad_password", "consecutive": count });
-                    audit::record(c, event::LOGIN_FAILED, Some(&user), &client, details, now)?;
-                    if count >= lockout.threshold {
-                        let until = now + Duration::seconds(lockout.seconds);
-                        user_repo::lock(c, user.id, until)?;
-                        let details = json!({ "locked_until": util::rfc3339(until) });
-                        audit::record(
-                            c,
-                            event::ACCOUNT_LOCKED,
-                            Some(&user),
-                            &client,
-                            details,
-                            now,
-                        )?;
-                    }
-                    Ok(())
+                    let details = json!({ "reason": "bad_password" });
+                    count_failure(c, &user, &client, lockout, event::LOGIN_FAILED, details)
                 })
             })
             .await;
@@ -235,8 +244,69 @@ impl AuthService {
     }
 }
 
+/// Counts one failed login (wrong password or wrong second factor) and locks
+/// the account at the threshold. Runs inside the caller's transaction.
+pub(crate) fn count_failure(
+    c: &mut DbConnection,
+    user: &User,
+    client: &ClientMeta,
+    lockout: Lockout,
+    event_name: &str,
+    mut details: serde_json::Value,
+) -> AppResult<()> {
+    let now = util::now();
+    let count = user_repo::increment_failed_logins(c, user.id)?;
+    details["consecutive"] = json!(count);
+    audit::record(c, event_name, Some(user), client, details, now)?;
+    if count >= lockout.threshold {
+        let until = now + Duration::seconds(lockout.seconds);
+        user_repo::lock(c, user.id, until)?;
+        let details = json!({ "locked_until": util::rfc3339(until) });
+        audit::record(c, event::ACCOUNT_LOCKED, Some(user), client, details, now)?;
+    }
+    Ok(())
+}
+
+/// Stores a single-use second-factor challenge for `user`.
+fn issue_challenge(
+    c: &mut DbConnection,
+    user: &User,
+    client: &ClientMeta,
+) -> AppResult<LoginOutcome> {
+    let now = util::now();
+    let challenge_token = opaque_token();
+    token_repo::insert(
+        c,
+        &NewToken {
+            jti: uuid::Uuid::new_v4().to_string(),
+            token_hash: token_hash(&challenge_token),
+            token_type: kind::CHALLENGE.to_string(),
+            user_id: user.id,
+            user_email: user.email.clone(),
+            session_id: None,
+            created_at: now,
+            expires_at: now + Duration::seconds(CHALLENGE_TTL),
+            user_agent: client.user_agent.clone(),
+            ip_address: client.ip.clone(),
+            key_id: None,
+        },
+    )?;
+    audit::record(
+        c,
+        event::TWO_FACTOR_REQUIRED,
+        Some(user),
+        client,
+        json!({}),
+        now,
+    )?;
+    Ok(LoginOutcome::TwoFactor {
+        challenge_token,
+        expires_in: CHALLENGE_TTL,
+    })
+}
+
 /// Creates the session row and its first pair, and records the login.
-fn start_session(
+pub(crate) fn start_session(
     c: &mut DbConnection,
     tokens: &TokenService,
     user: User,

@@ -130,6 +130,8 @@ pub fn test_settings(db: &TestDatabase) -> Settings {
         bcrypt_cost: 4,
         db_pool_size: 3,
         workers: 1,
+        // Tests log in often from one address; the rate-limit test turns it on.
+        login_rate_limit: 0,
         ..Settings::default()
     }
 }

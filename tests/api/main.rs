@@ -10,4 +10,6 @@ mod login;
 mod outage;
 mod refresh;
 mod sessions;
+mod totp;
+mod two_factor;
 mod validate;

@@ -1,3 +1,4 @@
 //! `/admin/*`: handlers that require the `admin` role.
 
+pub mod two_factor;
 pub mod users;
