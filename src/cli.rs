@@ -37,6 +37,19 @@ pub enum Command {
     /// Manage accounts.
     #[command(subcommand)]
     User(UserCommand),
+    /// Manage JWT signing keys.
+    #[command(subcommand)]
+    Keys(KeysCommand),
+}
+
+/// `keys` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum KeysCommand {
+    /// Make a new key (of TOKENWARD_JWT_ALGORITHM) the signer; older keys keep
+    /// verifying until every token they signed has expired.
+    Rotate,
+    /// List signing keys.
+    List,
 }
 
 /// `user` subcommands.
@@ -69,6 +82,9 @@ pub async fn run(cli: Cli, settings: Settings) -> Result<(), StartupError> {
         Command::Migrate => tokio::task::spawn_blocking(move || migrate(&settings))
             .await
             .map_err(|e| e.to_string())?,
+        Command::Keys(cmd) => tokio::task::spawn_blocking(move || keys_command(&settings, cmd))
+            .await
+            .map_err(|e| e.to_string())?,
         Command::User(UserCommand::Create {
             email,
             roles,
@@ -88,6 +104,44 @@ fn migrate(settings: &Settings) -> Result<(), StartupError> {
     let (pool, _) = connect(settings, 1)?;
     db::migrate_locked(&pool, |_| Ok(())).map_err(|e| e.to_string())?;
     println!("migrations applied");
+    Ok(())
+}
+
+fn keys_command(settings: &Settings, cmd: KeysCommand) -> Result<(), StartupError> {
+    let (pool, _) = connect(settings, 1)?;
+    let cipher = keys::load_cipher(settings)?;
+    let algorithm = keys::configured_algorithm(settings);
+    let listing = db::migrate_locked(&pool, |c| {
+        keys::check_cipher(c, &cipher)?;
+        if let KeysCommand::Rotate = cmd {
+            let m = keys::insert_new_key(c, algorithm, &cipher)?;
+            println!(
+                "new signing key {} ({})",
+                m.kid,
+                crate::security::jwt::algorithm_name(algorithm)
+            );
+            keys::retire_unused(c, &m.kid)?;
+        }
+        Ok(crate::repositories::key::find_all(c)?)
+    })
+    .map_err(|e| e.to_string())?;
+    println!(
+        "{:<24} {:<6} {:<22} {:<22}",
+        "kid", "alg", "created", "retired"
+    );
+    for k in listing {
+        let retired = k
+            .retired_at
+            .map(crate::util::rfc3339)
+            .unwrap_or_else(|| "-".into());
+        println!(
+            "{:<24} {:<6} {:<22} {:<22}",
+            k.kid,
+            k.algorithm,
+            crate::util::rfc3339(k.created_at),
+            retired
+        );
+    }
     Ok(())
 }
 

@@ -123,7 +123,7 @@ impl Default for Settings {
             access_token_ttl: 900,
             refresh_token_ttl: 604_800,
             session_max_lifetime: 2_592_000,
-            jwt_algorithm: JwtAlgorithm::HS256,
+            jwt_algorithm: JwtAlgorithm::RS256,
             jwt_secret: None,
             encryption_key: None,
             encryption_key_file: PathBuf::from("data/tokenward.key"),
@@ -287,11 +287,10 @@ impl Settings {
         if self.issuer.is_empty() || self.audience.is_empty() {
             return Err("TOKENWARD_ISSUER and TOKENWARD_AUDIENCE must not be empty".into());
         }
-        if self.jwt_algorithm != JwtAlgorithm::HS256 {
-            return Err(format!(
-                "TOKENWARD_JWT_ALGORITHM={:?} is not available in this release; use HS256",
-                self.jwt_algorithm
-            ));
+        if self.jwt_secret.is_some() && self.jwt_algorithm != JwtAlgorithm::HS256 {
+            return Err(
+                "TOKENWARD_JWT_SECRET is only used with TOKENWARD_JWT_ALGORITHM=HS256".into(),
+            );
         }
         if let Some(secret) = &self.jwt_secret {
             if secret.expose_secret().len() < 32 {
@@ -343,6 +342,7 @@ mod tests {
     #[test]
     fn short_secrets_bad_ttls_and_unknown_algorithms_are_refused() {
         let s = Settings {
+            jwt_algorithm: JwtAlgorithm::HS256,
             jwt_secret: Some("too-short".to_string().into()),
             ..Settings::default()
         };

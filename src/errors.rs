@@ -212,6 +212,17 @@ impl ResponseError for AppError {
         if let Self::Internal(detail) = self {
             tracing::error!(error = %detail, "request failed with an internal error");
         }
+        let rejected = match self {
+            Self::TokenMissing => Some("missing"),
+            Self::TokenInvalid(_) => Some("invalid"),
+            Self::TokenExpired => Some("expired"),
+            Self::TokenRevoked => Some("revoked"),
+            Self::TokenReused => Some("reused"),
+            _ => None,
+        };
+        if let Some(reason) = rejected {
+            metrics::counter!(crate::metrics::TOKENS_REJECTED, "reason" => reason).increment(1);
+        }
         let mut builder = HttpResponse::build(status);
         builder.insert_header((header::CACHE_CONTROL, "no-store"));
         if status == StatusCode::UNAUTHORIZED {

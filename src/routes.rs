@@ -2,7 +2,7 @@
 
 use actix_web::{web, Resource};
 
-use crate::controllers::{admin, auth, fallback, health, sessions, two_factor};
+use crate::controllers::{admin, auth, fallback, health, oauth, sessions, two_factor};
 
 fn resource(path: &str) -> Resource {
     web::resource(path).default_service(web::to(fallback::method_not_allowed))
@@ -28,6 +28,10 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             resource("/admin/users/{id}/2fa")
                 .route(web::delete().to(admin::two_factor::reset_two_factor)),
         )
+        .service(resource("/.well-known/jwks.json").route(web::get().to(oauth::jwks)))
+        .service(resource("/oauth/introspect").route(web::post().to(oauth::introspect)))
+        .service(resource("/oauth/revoke").route(web::post().to(oauth::revoke)))
         .service(resource("/health/live").route(web::get().to(health::live)))
-        .service(resource("/health/ready").route(web::get().to(health::ready)));
+        .service(resource("/health/ready").route(web::get().to(health::ready)))
+        .service(resource("/metrics").route(web::get().to(health::metrics)));
 }

@@ -18,9 +18,11 @@ use crate::routes;
 use crate::security::crypto::Cipher;
 use crate::security::{hashing, password};
 use crate::services::auth::{AuthService, Lockout};
-use crate::services::keys;
+use crate::services::keys::{self, KeyStore};
+use crate::services::oauth::OAuthService;
 use crate::services::rate_limit::LoginRateLimiter;
 use crate::services::session::SessionService;
+use crate::services::stats::MetricsService;
 use crate::services::token::{Lifetimes, TokenService};
 use crate::services::two_factor::{TotpSettings, TwoFactorService};
 use crate::services::user::{self, UserService};
@@ -60,7 +62,7 @@ fn prepare(
 ) -> Result<crate::security::jwt::KeyRing, StartupError> {
     let (ring, boot) = db::migrate_locked(pool, |c| {
         keys::check_cipher(c, cipher)?;
-        let ring = keys::load_key_ring(c, settings, cipher)?;
+        let ring = keys::load_key_ring(c, settings, cipher, true)?;
         let boot = user::bootstrap_admin(
             c,
             settings.bootstrap_admin_email.as_deref(),
@@ -90,6 +92,23 @@ fn prepare(
     Ok(ring)
 }
 
+/// How often an instance rereads the signing keys (rotations by other
+/// instances or the CLI, retirements).
+const KEY_RELOAD_INTERVAL: Duration = Duration::from_secs(30);
+
+fn spawn_key_reloader(store: Arc<KeyStore>) {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(KEY_RELOAD_INTERVAL);
+        tick.tick().await;
+        loop {
+            tick.tick().await;
+            if let Err(e) = store.reload().await {
+                tracing::warn!(error = %e, "could not reload signing keys");
+            }
+        }
+    });
+}
+
 /// A built, bound, not yet running server.
 pub struct Application {
     port: u16,
@@ -117,7 +136,15 @@ impl Application {
             refresh: settings.refresh_token_ttl,
             session_max: settings.session_max_lifetime,
         };
-        let tokens = TokenService::new(db.clone(), Arc::new(ring), lifetimes);
+        let cipher = Arc::new(cipher);
+        let key_store = Arc::new(KeyStore::new(
+            db.clone(),
+            cipher.clone(),
+            settings.clone(),
+            ring,
+        ));
+        spawn_key_reloader(key_store.clone());
+        let tokens = TokenService::new(db.clone(), key_store.clone(), lifetimes);
         let lockout = Lockout {
             threshold: settings.lockout_threshold,
             seconds: settings.lockout_seconds,
@@ -132,11 +159,13 @@ impl Application {
                 dummy_hash,
             ),
             sessions: SessionService::new(db.clone()),
+            oauth: OAuthService::new(db.clone(), tokens.clone()),
+            metrics: MetricsService::new(db.clone()),
             users: UserService::new(db.clone(), settings.bcrypt_cost),
             two_factor: TwoFactorService::new(
                 db.clone(),
                 tokens.clone(),
-                Arc::new(cipher),
+                cipher,
                 lockout,
                 TotpSettings {
                     issuer: settings.totp_issuer.clone(),

@@ -4,8 +4,10 @@ use ipnet::IpNet;
 
 use crate::db::Db;
 use crate::services::auth::AuthService;
+use crate::services::oauth::OAuthService;
 use crate::services::rate_limit::LoginRateLimiter;
 use crate::services::session::SessionService;
+use crate::services::stats::MetricsService;
 use crate::services::token::TokenService;
 use crate::services::two_factor::TwoFactorService;
 use crate::services::user::UserService;
@@ -23,6 +25,10 @@ pub struct AppState {
     pub sessions: SessionService,
     /// Accounts.
     pub users: UserService,
+    /// Prometheus rendering.
+    pub metrics: MetricsService,
+    /// Introspection and revocation.
+    pub oauth: OAuthService,
     /// Second factor.
     pub two_factor: TwoFactorService,
     /// Per-IP budget for login and verify-2fa.

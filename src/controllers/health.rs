@@ -18,3 +18,11 @@ pub async fn ready(state: web::Data<AppState>) -> AppResult<HttpResponse> {
     }
     Ok(HttpResponse::Ok().json(json!({ "status": "ok", "database": "up" })))
 }
+
+/// `GET /metrics`: Prometheus text format.
+pub async fn metrics(state: web::Data<AppState>) -> AppResult<HttpResponse> {
+    let body = state.metrics.render().await?;
+    Ok(HttpResponse::Ok()
+        .content_type("text/plain; version=0.0.4; charset=utf-8")
+        .body(body))
+}

@@ -4,6 +4,7 @@ pub mod admin;
 pub mod auth;
 pub mod fallback;
 pub mod health;
+pub mod oauth;
 pub mod sessions;
 pub mod two_factor;
 

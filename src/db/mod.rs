@@ -87,6 +87,12 @@ impl Db {
         }
     }
 
+    /// (open connections, idle connections) of the pool.
+    pub fn pool_state(&self) -> (u32, u32) {
+        let state = self.pool.state();
+        (state.connections, state.idle_connections)
+    }
+
     /// True when a connection can be checked out and answers a trivial query.
     pub async fn ping(&self) -> bool {
         self.run(|conn| {

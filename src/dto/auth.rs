@@ -38,7 +38,7 @@ pub struct LoginRequest {
 pub struct RefreshRequest {
     /// The refresh token from the last token response.
     #[validate(
-        length(max = 512, message = "must be at most 512 characters"),
+        length(max = 8192, message = "must be at most 8192 characters"),
         custom(function = "super::validate::not_blank")
     )]
     pub refresh_token: String,

@@ -1,6 +1,7 @@
 //! Request and response bodies: serde + validator, no diesel. Ids go out as strings.
 
 pub mod auth;
+pub mod oauth;
 pub mod session;
 pub mod two_factor;
 pub mod user;

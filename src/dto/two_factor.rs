@@ -21,7 +21,7 @@ pub struct ChallengeResponse {
 pub struct VerifyTwoFactorRequest {
     /// The login challenge.
     #[validate(
-        length(max = 512, message = "must be at most 512 characters"),
+        length(max = 8192, message = "must be at most 8192 characters"),
         custom(function = "super::validate::not_blank")
     )]
     pub challenge_token: String,

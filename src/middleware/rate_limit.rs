@@ -31,6 +31,10 @@ impl FromRequest for LoginRateLimit {
             forwarded,
             &state.trusted_proxies,
         );
-        ready(state.login_limiter.check(ip).map(|()| LoginRateLimit))
+        let checked = state.login_limiter.check(ip);
+        if checked.is_err() {
+            crate::metrics::login("rate_limited");
+        }
+        ready(checked.map(|()| LoginRateLimit))
     }
 }

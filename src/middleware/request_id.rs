@@ -44,7 +44,22 @@ pub async fn request_context(
         res.headers_mut().insert(REQUEST_ID, value);
     }
     let status = res.status().as_u16();
-    let micros = started.elapsed().as_micros() as u64;
+    let elapsed = started.elapsed();
+    let micros = elapsed.as_micros() as u64;
+    let route = res
+        .request()
+        .match_pattern()
+        .unwrap_or_else(|| "unmatched".to_string());
+    let method = res.request().method().as_str().to_string();
+    metrics::counter!(
+        crate::metrics::HTTP_REQUESTS,
+        "method" => method.clone(),
+        "route" => route.clone(),
+        "status" => status.to_string()
+    )
+    .increment(1);
+    metrics::histogram!(crate::metrics::HTTP_DURATION, "method" => method, "route" => route)
+        .record(elapsed.as_secs_f64());
     span.in_scope(|| tracing::info!(status, micros, "request finished"));
     Ok(res)
 }

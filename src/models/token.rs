@@ -31,6 +31,8 @@ pub mod reason {
     pub const REUSE: &str = "reuse";
     /// The account was disabled.
     pub const USER_DISABLED: &str = "user_disabled";
+    /// Revoked through RFC 7009.
+    pub const RFC7009: &str = "rfc7009";
     /// A login challenge was answered.
     pub const USED: &str = "used";
     /// A login challenge took too many wrong codes.

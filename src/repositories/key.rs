@@ -48,3 +48,31 @@ pub fn insert_state(
         ))
         .execute(conn)
 }
+
+/// Every key not yet retired, of any algorithm, newest first.
+pub fn find_all_active(conn: &mut DbConnection) -> QueryResult<Vec<SigningKeyRow>> {
+    dsl::signing_keys
+        .filter(dsl::retired_at.is_null())
+        .order((dsl::created_at.desc(), dsl::id.desc()))
+        .select(SigningKeyRow::as_select())
+        .load(conn)
+}
+
+/// Every key, retired ones included, newest first.
+pub fn find_all(conn: &mut DbConnection) -> QueryResult<Vec<SigningKeyRow>> {
+    dsl::signing_keys
+        .order((dsl::created_at.desc(), dsl::id.desc()))
+        .select(SigningKeyRow::as_select())
+        .load(conn)
+}
+
+/// Retires a key: it no longer verifies and leaves the JWKS.
+pub fn retire(conn: &mut DbConnection, id: i64, now: NaiveDateTime) -> QueryResult<usize> {
+    diesel::update(
+        dsl::signing_keys
+            .filter(dsl::id.eq(id))
+            .filter(dsl::retired_at.is_null()),
+    )
+    .set(dsl::retired_at.eq(Some(now)))
+    .execute(conn)
+}

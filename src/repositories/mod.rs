@@ -5,5 +5,6 @@ pub mod audit;
 pub mod key;
 pub mod recovery_code;
 pub mod session;
+pub mod stats;
 pub mod token;
 pub mod user;

@@ -140,3 +140,18 @@ pub fn increment_attempts(conn: &mut DbConnection, id: i64) -> QueryResult<i32> 
         .returning(dsl::attempts)
         .get_result(conn)
 }
+
+/// True while any unexpired token signed with `kid` exists (revoked or not:
+/// a revoked token must still verify to be reported as revoked).
+pub fn any_live_for_key(
+    conn: &mut DbConnection,
+    kid: &str,
+    now: NaiveDateTime,
+) -> QueryResult<bool> {
+    diesel::select(diesel::dsl::exists(
+        dsl::tokens
+            .filter(dsl::key_id.eq(kid))
+            .filter(dsl::expires_at.gt(now)),
+    ))
+    .get_result(conn)
+}

@@ -6,6 +6,7 @@
 use std::collections::HashMap;
 
 use jsonwebtoken::errors::ErrorKind;
+use jsonwebtoken::jwk::{Jwk, JwkSet, PublicKeyUse};
 use jsonwebtoken::Validation;
 use jsonwebtoken::{decode, decode_header, encode, Algorithm, DecodingKey, EncodingKey, Header};
 use serde::{Deserialize, Serialize};
@@ -58,20 +59,131 @@ struct VerifyingKey {
     decoding: DecodingKey,
 }
 
-/// Builds signing and verifying keys from stored key material.
+/// Key material as stored: the raw secret for HS256, PKCS#8 DER otherwise.
 pub struct KeyMaterial {
     /// Key id.
     pub kid: String,
     /// Algorithm.
     pub algorithm: Algorithm,
-    /// Raw secret bytes (HS256).
+    /// HS256 secret bytes, or the PKCS#8 DER private key.
     pub secret: Vec<u8>,
+}
+
+impl KeyMaterial {
+    /// A new random key for `algorithm` (RS256: RSA 2048, ES256: P-256, EdDSA: Ed25519).
+    pub fn generate(algorithm: Algorithm) -> Result<Self, String> {
+        use aws_lc_rs::encoding::AsDer;
+        use aws_lc_rs::rsa::{KeyPair as RsaKeyPair, KeySize};
+        use aws_lc_rs::signature::{EcdsaKeyPair, Ed25519KeyPair, ECDSA_P256_SHA256_FIXED_SIGNING};
+        let fail = |what: &str| format!("cannot generate a {what} key");
+        let secret = match algorithm {
+            Algorithm::HS256 => super::hashing::random_bytes(64),
+            Algorithm::RS256 => RsaKeyPair::generate(KeySize::Rsa2048)
+                .and_then(|k| k.as_der())
+                .map_err(|_| fail("RSA"))?
+                .as_ref()
+                .to_vec(),
+            Algorithm::ES256 => EcdsaKeyPair::generate(&ECDSA_P256_SHA256_FIXED_SIGNING)
+                .and_then(|k| k.to_pkcs8v1())
+                .map_err(|_| fail("P-256"))?
+                .as_ref()
+                .to_vec(),
+            Algorithm::EdDSA => Ed25519KeyPair::generate()
+                .and_then(|k| k.to_pkcs8v1())
+                .map_err(|_| fail("Ed25519"))?
+                .as_ref()
+                .to_vec(),
+            other => return Err(format!("algorithm {other:?} is not supported")),
+        };
+        let tag = algorithm_name(algorithm).to_ascii_lowercase();
+        let kid = format!("{tag}-{}", &uuid::Uuid::new_v4().simple().to_string()[..16]);
+        Ok(Self {
+            kid,
+            algorithm,
+            secret,
+        })
+    }
+
+    fn encoding_key(&self) -> Result<EncodingKey, String> {
+        let bad = |e: jsonwebtoken::errors::Error| format!("key {} is unusable: {e}", self.kid);
+        match self.algorithm {
+            Algorithm::HS256 => Ok(EncodingKey::from_secret(&self.secret)),
+            // jsonwebtoken wants PKCS#1 for RSA; its PEM reader unwraps PKCS#8.
+            Algorithm::RS256 => {
+                EncodingKey::from_rsa_pem(pkcs8_pem(&self.secret).as_bytes()).map_err(bad)
+            }
+            Algorithm::ES256 => Ok(EncodingKey::from_ec_der(&self.secret)),
+            Algorithm::EdDSA => Ok(EncodingKey::from_ed_der(&self.secret)),
+            other => Err(format!("algorithm {other:?} is not supported")),
+        }
+    }
+
+    /// The public JWK (None for HS256, whose key is secret).
+    pub fn public_jwk(&self) -> Result<Option<Jwk>, String> {
+        if self.algorithm == Algorithm::HS256 {
+            return Ok(None);
+        }
+        let mut jwk = Jwk::from_encoding_key(&self.encoding_key()?, self.algorithm)
+            .map_err(|e| format!("key {} has no public form: {e}", self.kid))?;
+        jwk.common.key_id = Some(self.kid.clone());
+        jwk.common.public_key_use = Some(PublicKeyUse::Signature);
+        Ok(Some(jwk))
+    }
+
+    fn verifying_key(&self) -> Result<(DecodingKey, Option<Jwk>), String> {
+        match self.public_jwk()? {
+            None => Ok((DecodingKey::from_secret(&self.secret), None)),
+            Some(jwk) => {
+                let key =
+                    DecodingKey::from_jwk(&jwk).map_err(|e| format!("key {}: {e}", self.kid))?;
+                Ok((key, Some(jwk)))
+            }
+        }
+    }
+}
+
+/// The JWS name of an algorithm.
+pub fn algorithm_name(alg: Algorithm) -> &'static str {
+    match alg {
+        Algorithm::HS256 => "HS256",
+        Algorithm::RS256 => "RS256",
+        Algorithm::ES256 => "ES256",
+        Algorithm::EdDSA => "EdDSA",
+        _ => "unsupported",
+    }
+}
+
+/// Parses a JWS algorithm name this server signs with.
+pub fn parse_algorithm(name: &str) -> Option<Algorithm> {
+    match name {
+        "HS256" => Some(Algorithm::HS256),
+        "RS256" => Some(Algorithm::RS256),
+        "ES256" => Some(Algorithm::ES256),
+        "EdDSA" => Some(Algorithm::EdDSA),
+        _ => None,
+    }
+}
+
+fn pkcs8_pem(der: &[u8]) -> String {
+    use base64::engine::general_purpose::STANDARD;
+    use base64::Engine;
+    let body = STANDARD.encode(der);
+    let lines: Vec<&str> = body
+        .as_bytes()
+        .chunks(64)
+        .filter_map(|c| std::str::from_utf8(c).ok())
+        .collect();
+    format!(
+        "-----BEGIN PRIVATE KEY-----\n{}\n-----END PRIVATE KEY-----\n",
+        lines.join("\n")
+    )
 }
 
 /// The current signer plus every key still accepted for verification.
 pub struct KeyRing {
     signer: SigningKey,
     verifiers: HashMap<String, VerifyingKey>,
+    jwks: JwkSet,
     issuer: String,
     audience: String,
 }
@@ -85,13 +197,6 @@ impl std::fmt::Debug for KeyRing {
     }
 }
 
-fn keys_for(material: &KeyMaterial) -> (EncodingKey, DecodingKey) {
-    (
-        EncodingKey::from_secret(&material.secret),
-        DecodingKey::from_secret(&material.secret),
-    )
-}
-
 impl KeyRing {
     /// A ring that signs with `current` and also verifies with `older`.
     pub fn new(
@@ -99,10 +204,12 @@ impl KeyRing {
         older: &[KeyMaterial],
         issuer: String,
         audience: String,
-    ) -> Self {
+    ) -> Result<Self, String> {
         let mut verifiers = HashMap::new();
+        let mut keys = Vec::new();
         for m in older.iter().chain(std::iter::once(current)) {
-            let (_, decoding) = keys_for(m);
+            let (decoding, jwk) = m.verifying_key()?;
+            keys.extend(jwk);
             verifiers.insert(
                 m.kid.clone(),
                 VerifyingKey {
@@ -111,17 +218,32 @@ impl KeyRing {
                 },
             );
         }
-        let (encoding, _) = keys_for(current);
-        Self {
+        Ok(Self {
             signer: SigningKey {
                 kid: current.kid.clone(),
                 algorithm: current.algorithm,
-                encoding,
+                encoding: current.encoding_key()?,
             },
             verifiers,
+            jwks: JwkSet { keys },
             issuer,
             audience,
-        }
+        })
+    }
+
+    /// The public keys (RFC 7517 set) of every asymmetric key in the ring.
+    pub fn jwks(&self) -> &JwkSet {
+        &self.jwks
+    }
+
+    /// Algorithm of the current signer.
+    pub fn algorithm(&self) -> Algorithm {
+        self.signer.algorithm
+    }
+
+    /// True when `kid` verifies in this ring.
+    pub fn knows(&self, kid: &str) -> bool {
+        self.verifiers.contains_key(kid)
     }
 
     /// The kid new tokens are signed with.
@@ -210,6 +332,7 @@ mod tests {
             "iss".into(),
             "aud".into(),
         )
+        .unwrap()
     }
 
     fn claims(now: i64) -> AccessClaims {
@@ -229,6 +352,45 @@ mod tests {
     }
 
     const SECRET: &[u8] = b"0123456789abcdef0123456789abcdef";
+
+    #[test]
+    fn every_asymmetric_algorithm_signs_verifies_and_publishes_a_jwk() {
+        let now = chrono::Utc::now().timestamp();
+        for alg in [Algorithm::RS256, Algorithm::ES256, Algorithm::EdDSA] {
+            let m = KeyMaterial::generate(alg).unwrap();
+            let r = KeyRing::new(&m, &[], "iss".into(), "aud".into()).unwrap();
+            let t = r.sign(&claims(now)).unwrap();
+            assert_eq!(r.verify_access(&t, now).unwrap().sub, "1", "{alg:?}");
+            let jwks = serde_json::to_value(r.jwks()).unwrap();
+            assert_eq!(jwks["keys"][0]["kid"], m.kid.as_str());
+            assert!(
+                jwks["keys"][0].get("d").is_none(),
+                "no private part in {jwks}"
+            );
+            // A different key of the same kind does not verify it.
+            let other = KeyMaterial::generate(alg).unwrap();
+            let other = KeyMaterial {
+                kid: m.kid.clone(),
+                ..other
+            };
+            let r2 = KeyRing::new(&other, &[], "iss".into(), "aud".into()).unwrap();
+            assert!(r2.verify_access(&t, now).is_err(), "{alg:?}");
+        }
+    }
+
+    #[test]
+    fn an_hmac_token_is_refused_by_an_rsa_key_with_that_kid() {
+        let now = chrono::Utc::now().timestamp();
+        let rsa = KeyMaterial::generate(Algorithm::RS256).unwrap();
+        let r = KeyRing::new(&rsa, &[], "iss".into(), "aud".into()).unwrap();
+        // HS/RS confusion: sign HS256 with the public JWK's bytes as the secret.
+        let public = serde_json::to_vec(r.jwks()).unwrap();
+        let forged = ring(&public, &rsa.kid).sign(&claims(now)).unwrap();
+        assert_eq!(
+            r.verify_access(&forged, now),
+            Err(Rejection::Invalid("algorithm not allowed"))
+        );
+    }
 
     #[test]
     fn signed_tokens_verify_until_their_exp_second() {

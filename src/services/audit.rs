@@ -30,6 +30,8 @@ pub mod event {
     pub const PASSWORD_CHANGED: &str = "password_changed";
     /// Too many failures locked the account.
     pub const ACCOUNT_LOCKED: &str = "account_locked";
+    /// A token was revoked on request (admin or RFC 7009).
+    pub const TOKEN_REVOKED: &str = "token_revoked";
     /// An account was created.
     pub const USER_CREATED: &str = "user_created";
     /// A correct password led to a second-factor challenge.

@@ -90,9 +90,28 @@ impl AuthService {
         }
     }
 
-    /// Password login: a new session with an access and a refresh token.
+    /// Password login: a new session with an access and a refresh token, or a
+    /// second-factor challenge.
     #[tracing::instrument(skip_all)]
     pub async fn login(&self, req: LoginRequest, client: ClientMeta) -> AppResult<LoginOutcome> {
+        let outcome = self.password_login(req, client).await;
+        match &outcome {
+            Ok(LoginOutcome::Tokens(_)) => crate::metrics::login("success"),
+            Ok(LoginOutcome::TwoFactor { .. }) => crate::metrics::login("two_factor_required"),
+            Err(AppError::AccountLocked { .. }) => crate::metrics::login("locked"),
+            Err(AppError::InvalidCredentials | AppError::AccountDisabled) => {
+                crate::metrics::login("failure")
+            }
+            Err(_) => {}
+        }
+        outcome
+    }
+
+    async fn password_login(
+        &self,
+        req: LoginRequest,
+        client: ClientMeta,
+    ) -> AppResult<LoginOutcome> {
         let email = normalize_email(&req.email);
         let lookup = email.clone();
         let user = self
@@ -189,7 +208,11 @@ impl AuthService {
             .run(move |c| write_transaction(c, |c| rotate(c, &tokens, &hash, &client)))
             .await?;
         match outcome {
-            RefreshOutcome::Issued(issued) => Ok(*issued),
+            RefreshOutcome::Issued(issued) => {
+                metrics::counter!(crate::metrics::TOKENS_REFRESHED).increment(1);
+                crate::metrics::tokens_revoked(reason::ROTATED, 1);
+                Ok(*issued)
+            }
             RefreshOutcome::Reused => Err(AppError::TokenReused),
         }
     }
@@ -229,6 +252,7 @@ impl AuthService {
                     )?;
                     let tokens =
                         token_repo::revoke_by_user(c, user.id, keep, reason::PASSWORD_CHANGE, now)?;
+                    crate::metrics::tokens_revoked(reason::PASSWORD_CHANGE, tokens);
                     let details = json!({ "revoked_sessions": sessions, "revoked_tokens": tokens });
                     audit::record(
                         c,
@@ -413,6 +437,7 @@ fn reuse_detected(
     let now = util::now();
     session_repo::revoke(c, session_id, reason::REUSE, now)?;
     let revoked = token_repo::revoke_by_session(c, session_id, reason::REUSE, now)?;
+    crate::metrics::tokens_revoked(reason::REUSE, revoked);
     let details = json!({ "session_id": session_id.to_string(), "revoked_tokens": revoked });
     audit::record(
         c,

@@ -1,33 +1,54 @@
-//! Key material at start-up: the encryption key (configured or a 0600 key file,
-//! checked against the database), and the JWT signing key ring.
+//! Key material: the encryption key (configured or a 0600 key file, checked
+//! against the database), and the JWT signing keys — generated on first start,
+//! stored encrypted, rotated by `tokenward keys rotate`, reloaded by every
+//! instance, and retired once no unexpired token they signed remains.
 
 use std::io::Write;
 use std::path::Path;
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::{Duration, Instant};
 
 use jsonwebtoken::Algorithm;
 use secrecy::ExposeSecret;
 use sha2::{Digest, Sha256};
 
-use crate::config::Settings;
-use crate::db::DbConnection;
+use crate::config::{JwtAlgorithm, Settings};
+use crate::db::{Db, DbConnection};
 use crate::errors::{AppError, AppResult};
-use crate::models::NewSigningKey;
-use crate::repositories::key as key_repo;
+use crate::models::{NewSigningKey, SigningKeyRow};
+use crate::repositories::{key as key_repo, token as token_repo};
 use crate::security::crypto::{generate_key_base64, Cipher};
-use crate::security::hashing::random_bytes;
-use crate::security::jwt::{KeyMaterial, KeyRing};
+use crate::security::jwt::{algorithm_name, parse_algorithm, KeyMaterial, KeyRing};
 use crate::util;
 
 const KEY_CHECK_NAME: &str = "encryption_key_check";
 const KEY_CHECK_CONTEXT: &str = "tokenward:key-check";
 const KEY_CHECK_PLAIN: &[u8] = b"tokenward encryption key check";
-const HS256_CONTEXT: &str = "tokenward:signing-key:HS256";
+/// A superseded key is kept at least this long, so every instance has reloaded
+/// the new signer before the old one can go.
+const RETIRE_GRACE_SECS: i64 = 120;
+
+fn key_context(algorithm: Algorithm) -> String {
+    format!("tokenward:signing-key:{}", algorithm_name(algorithm))
+}
+
+/// The configured signing algorithm.
+pub fn configured_algorithm(settings: &Settings) -> Algorithm {
+    match settings.jwt_algorithm {
+        JwtAlgorithm::HS256 => Algorithm::HS256,
+        JwtAlgorithm::RS256 => Algorithm::RS256,
+        JwtAlgorithm::ES256 => Algorithm::ES256,
+        JwtAlgorithm::EdDSA => Algorithm::EdDSA,
+    }
+}
 
 /// The encryption key from the settings, or from (a newly created) key file.
 pub fn load_cipher(settings: &Settings) -> Result<Cipher, String> {
     if let Some(key) = &settings.encryption_key {
-        return Cipher::from_base64(key.expose_secret())
-            .map_err(|_| "TOKENWARD_ENCRYPTION_KEY must be 32 bytes in standard base64 (openssl rand -base64 32)".to_string());
+        return Cipher::from_base64(key.expose_secret()).map_err(|_| {
+            "TOKENWARD_ENCRYPTION_KEY must be 32 bytes in standard base64 (openssl rand -base64 32)"
+                .to_string()
+        });
     }
     let path = &settings.encryption_key_file;
     if !path.exists() {
@@ -57,8 +78,7 @@ fn create_key_file(path: &Path) -> Result<(), String> {
     }
     match options.open(path) {
         Ok(mut file) => {
-            let key = generate_key_base64();
-            file.write_all(format!("{key}\n").as_bytes())
+            file.write_all(format!("{}\n", generate_key_base64()).as_bytes())
                 .map_err(|e| format!("cannot write the key file {}: {e}", path.display()))?;
             tracing::info!(path = %path.display(), "generated a new encryption key file");
             Ok(())
@@ -91,70 +111,185 @@ pub fn check_cipher(c: &mut DbConnection, cipher: &Cipher) -> AppResult<()> {
     }
 }
 
-/// Builds the signing key ring: the configured HS256 secret, or the stored one
-/// (generated on first start), plus any older stored keys still accepted.
+fn open_row(row: &SigningKeyRow, cipher: &Cipher) -> AppResult<KeyMaterial> {
+    let algorithm = parse_algorithm(&row.algorithm).ok_or_else(|| {
+        AppError::internal(format!("signing key {} has an unknown algorithm", row.kid))
+    })?;
+    let secret = cipher
+        .decrypt(&row.private_key, &key_context(algorithm))
+        .map_err(|_| AppError::internal(format!("signing key {} cannot be decrypted", row.kid)))?;
+    Ok(KeyMaterial {
+        kid: row.kid.clone(),
+        algorithm,
+        secret,
+    })
+}
+
+/// Stores a new key of `algorithm`; it becomes the signer on the next load.
+pub fn insert_new_key(
+    c: &mut DbConnection,
+    algorithm: Algorithm,
+    cipher: &Cipher,
+) -> AppResult<KeyMaterial> {
+    let m = KeyMaterial::generate(algorithm).map_err(AppError::internal)?;
+    let public = m
+        .public_jwk()
+        .map_err(AppError::internal)?
+        .and_then(|jwk| serde_json::to_string(&jwk).ok());
+    key_repo::insert(
+        c,
+        &NewSigningKey {
+            kid: m.kid.clone(),
+            algorithm: algorithm_name(algorithm).to_string(),
+            private_key: cipher.encrypt(&m.secret, &key_context(algorithm)),
+            public_key: public,
+            created_at: util::now(),
+        },
+    )?;
+    tracing::info!(kid = %m.kid, algorithm = algorithm_name(algorithm), "generated a new signing key");
+    Ok(m)
+}
+
+fn configured_secret(settings: &Settings) -> Option<KeyMaterial> {
+    let secret = settings.jwt_secret.as_ref()?;
+    let bytes = secret.expose_secret().as_bytes().to_vec();
+    let digest = hex::encode(Sha256::digest(
+        [b"tokenward-kid:".as_slice(), &bytes].concat(),
+    ));
+    Some(KeyMaterial {
+        kid: format!("hs256-{}", &digest[..16]),
+        algorithm: Algorithm::HS256,
+        secret: bytes,
+    })
+}
+
+/// Builds the ring from the database: the newest key of the configured
+/// algorithm signs (generated when `create` and none exists), every other
+/// unretired key still verifies. A configured HS256 secret signs instead of
+/// stored HS256 keys, which are then not trusted.
 pub fn load_key_ring(
     c: &mut DbConnection,
     settings: &Settings,
     cipher: &Cipher,
+    create: bool,
 ) -> AppResult<KeyRing> {
+    let algorithm = configured_algorithm(settings);
+    let configured = configured_secret(settings).filter(|_| algorithm == Algorithm::HS256);
     let mut stored = Vec::new();
-    for row in key_repo::find_active(c, "HS256")? {
-        let secret = cipher
-            .decrypt(&row.private_key, HS256_CONTEXT)
-            .map_err(|_| {
-                AppError::internal(format!("signing key {} cannot be decrypted", row.kid))
-            })?;
-        stored.push(KeyMaterial {
-            kid: row.kid,
-            algorithm: Algorithm::HS256,
-            secret,
-        });
+    for row in key_repo::find_all_active(c)? {
+        let m = open_row(&row, cipher)?;
+        if configured.is_some() && m.algorithm == Algorithm::HS256 {
+            continue;
+        }
+        stored.push(m);
     }
-    let current = match &settings.jwt_secret {
-        Some(secret) => {
-            let bytes = secret.expose_secret().as_bytes().to_vec();
-            let digest = hex::encode(Sha256::digest(
-                [b"tokenward-kid:".as_slice(), &bytes].concat(),
-            ));
-            KeyMaterial {
-                kid: format!("hs256-{}", &digest[..16]),
-                algorithm: Algorithm::HS256,
-                secret: bytes,
+    let current = match configured {
+        Some(m) => m,
+        None => match stored.iter().position(|m| m.algorithm == algorithm) {
+            Some(i) => stored.remove(i),
+            None if create => insert_new_key(c, algorithm, cipher)?,
+            None => {
+                return Err(AppError::internal(
+                    "no signing key for the configured algorithm",
+                ))
             }
-        }
-        None if !stored.is_empty() => stored.remove(0),
-        None => {
-            let secret = random_bytes(64);
-            let kid = format!("hs256-{}", &uuid::Uuid::new_v4().simple().to_string()[..16]);
-            key_repo::insert(
-                c,
-                &NewSigningKey {
-                    kid: kid.clone(),
-                    algorithm: "HS256".into(),
-                    private_key: cipher.encrypt(&secret, HS256_CONTEXT),
-                    public_key: None,
-                    created_at: util::now(),
-                },
-            )?;
-            KeyMaterial {
-                kid,
-                algorithm: Algorithm::HS256,
-                secret,
-            }
-        }
+        },
     };
-    // A configured secret replaces the stored ones outright: they are not trusted
-    // beside it, so switching to a shared secret ends tokens signed before.
-    let older = if settings.jwt_secret.is_some() {
-        Vec::new()
-    } else {
-        stored
-    };
-    Ok(KeyRing::new(
+    KeyRing::new(
         &current,
-        &older,
+        &stored,
         settings.issuer.clone(),
         settings.audience.clone(),
-    ))
+    )
+    .map_err(AppError::internal)
+}
+
+/// Retires keys older than the signer once no unexpired token they signed is
+/// left and the signer has been around long enough for every instance to use it.
+pub fn retire_unused(c: &mut DbConnection, signer_kid: &str) -> AppResult<Vec<String>> {
+    let now = util::now();
+    let rows = key_repo::find_all_active(c)?;
+    let signer_created = rows
+        .iter()
+        .find(|r| r.kid == signer_kid)
+        .map(|r| r.created_at);
+    let mut retired = Vec::new();
+    for row in rows.iter().filter(|r| r.kid != signer_kid) {
+        let superseded_long_enough = match signer_created {
+            Some(t) => row.created_at < t && now - t > chrono::Duration::seconds(RETIRE_GRACE_SECS),
+            // The signer is a configured secret: stored keys only verify old tokens.
+            None => true,
+        };
+        if superseded_long_enough && !token_repo::any_live_for_key(c, &row.kid, now)? {
+            key_repo::retire(c, row.id, now)?;
+            tracing::info!(kid = %row.kid, "retired a signing key");
+            retired.push(row.kid.clone());
+        }
+    }
+    Ok(retired)
+}
+
+/// The running instance's view of the keys, reloaded from the database.
+pub struct KeyStore {
+    db: Db,
+    cipher: Arc<Cipher>,
+    settings: Arc<Settings>,
+    ring: RwLock<Arc<KeyRing>>,
+    last_reload: Mutex<Instant>,
+}
+
+impl KeyStore {
+    /// Wraps the ring loaded at start-up.
+    pub fn new(db: Db, cipher: Arc<Cipher>, settings: Arc<Settings>, ring: KeyRing) -> Self {
+        Self {
+            db,
+            cipher,
+            settings,
+            ring: RwLock::new(Arc::new(ring)),
+            last_reload: Mutex::new(Instant::now()),
+        }
+    }
+
+    /// The ring in force.
+    pub fn current(&self) -> Arc<KeyRing> {
+        match self.ring.read() {
+            Ok(r) => r.clone(),
+            Err(poisoned) => poisoned.into_inner().clone(),
+        }
+    }
+
+    /// Reloads from the database (new signer after a rotation, retired keys
+    /// gone), retiring keys that have nothing left to verify.
+    pub async fn reload(&self) -> AppResult<()> {
+        if let Ok(mut t) = self.last_reload.lock() {
+            *t = Instant::now();
+        }
+        let (settings, cipher) = (self.settings.clone(), self.cipher.clone());
+        let ring = self
+            .db
+            .run(move |c| {
+                let ring = load_key_ring(c, &settings, &cipher, false)?;
+                if !retire_unused(c, ring.current_kid())?.is_empty() {
+                    return load_key_ring(c, &settings, &cipher, false);
+                }
+                Ok(ring)
+            })
+            .await?;
+        match self.ring.write() {
+            Ok(mut r) => *r = Arc::new(ring),
+            Err(poisoned) => *poisoned.into_inner() = Arc::new(ring),
+        }
+        Ok(())
+    }
+
+    /// Reloads unless that happened within `min_interval` (an unknown `kid`
+    /// must not turn every forged token into a database round trip).
+    pub async fn reload_if_due(&self, min_interval: Duration) -> bool {
+        let due = self
+            .last_reload
+            .lock()
+            .map(|t| t.elapsed() >= min_interval)
+            .unwrap_or(false);
+        due && self.reload().await.is_ok()
+    }
 }

@@ -4,8 +4,10 @@
 pub mod audit;
 pub mod auth;
 pub mod keys;
+pub mod oauth;
 pub mod rate_limit;
 pub mod session;
+pub mod stats;
 pub mod token;
 pub mod two_factor;
 pub mod user;

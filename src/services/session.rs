@@ -42,6 +42,7 @@ impl SessionService {
                     let sid = principal.session_id;
                     session_repo::revoke(c, sid, reason::LOGOUT, now)?;
                     let tokens = token_repo::revoke_by_session(c, sid, reason::LOGOUT, now)?;
+                    crate::metrics::tokens_revoked(reason::LOGOUT, tokens);
                     let details =
                         json!({ "session_id": sid.to_string(), "revoked_tokens": tokens });
                     audit::record(
@@ -73,6 +74,7 @@ impl SessionService {
                         session_repo::revoke_all_for_user(c, uid, None, reason::LOGOUT_ALL, now)?;
                     let revoked_tokens =
                         token_repo::revoke_by_user(c, uid, None, reason::LOGOUT_ALL, now)?;
+                    crate::metrics::tokens_revoked(reason::LOGOUT_ALL, revoked_tokens);
                     let details = json!({
                         "revoked_sessions": revoked_sessions,
                         "revoked_tokens": revoked_tokens,
@@ -112,6 +114,7 @@ impl SessionService {
                         .ok_or(AppError::NotFound)?;
                     session_repo::revoke(c, session.id, reason::LOGOUT, now)?;
                     let tokens = token_repo::revoke_by_session(c, session.id, reason::LOGOUT, now)?;
+                    crate::metrics::tokens_revoked(reason::LOGOUT, tokens);
                     let details =
                         json!({ "session_id": session.id.to_string(), "revoked_tokens": tokens });
                     audit::record(

@@ -12,7 +12,8 @@ use crate::models::token::kind;
 use crate::models::{NewToken, TokenContext, User};
 use crate::repositories::{session as session_repo, token as token_repo};
 use crate::security::hashing::{opaque_token, token_hash};
-use crate::security::jwt::{AccessClaims, KeyRing, Rejection};
+use crate::security::jwt::{AccessClaims, Rejection};
+use crate::services::keys::KeyStore;
 use crate::util;
 
 /// Marks of last use are written at most this often per token and session.
@@ -77,18 +78,23 @@ impl Lifetimes {
 #[derive(Clone)]
 pub struct TokenService {
     db: Db,
-    keys: Arc<KeyRing>,
+    keys: Arc<KeyStore>,
     lifetimes: Lifetimes,
 }
 
 impl TokenService {
     /// A service over `db` signing with `keys`.
-    pub fn new(db: Db, keys: Arc<KeyRing>, lifetimes: Lifetimes) -> Self {
+    pub fn new(db: Db, keys: Arc<KeyStore>, lifetimes: Lifetimes) -> Self {
         Self {
             db,
             keys,
             lifetimes,
         }
+    }
+
+    /// The signing keys.
+    pub fn keys(&self) -> &KeyStore {
+        &self.keys
     }
 
     /// Token lifetimes in force.
@@ -107,12 +113,13 @@ impl TokenService {
         client: &ClientMeta,
         now: NaiveDateTime,
     ) -> AppResult<IssuedPair> {
+        let keys = self.keys.current();
         let now_secs = now.and_utc().timestamp();
         let end_secs = session_end.and_utc().timestamp();
         let access_exp = (now_secs + self.lifetimes.access).min(end_secs);
         let claims = AccessClaims {
-            iss: self.keys.issuer().to_string(),
-            aud: self.keys.audience().to_string(),
+            iss: keys.issuer().to_string(),
+            aud: keys.audience().to_string(),
             sub: user.id.to_string(),
             email: user.email.clone(),
             roles: user.role_list(),
@@ -123,8 +130,7 @@ impl TokenService {
             exp: access_exp,
             token_type: kind::ACCESS.to_string(),
         };
-        let access_token = self
-            .keys
+        let access_token = keys
             .sign(&claims)
             .map_err(|e| AppError::internal(format!("signing failed: {e}")))?;
         let refresh_token = opaque_token();
@@ -142,7 +148,7 @@ impl TokenService {
                 ip_address: client.ip.clone(),
                 key_id: key,
             };
-        let kid = Some(self.keys.current_kid().to_string());
+        let kid = Some(keys.current_kid().to_string());
         token_repo::insert(
             conn,
             &row(
@@ -158,6 +164,8 @@ impl TokenService {
             conn,
             &row(refresh_jti, &refresh_token, kind::REFRESH, end_secs, None),
         )?;
+        crate::metrics::token_issued(kind::ACCESS, 1);
+        crate::metrics::token_issued(kind::REFRESH, 1);
         Ok(IssuedPair {
             access_token,
             access_expires_in: access_exp - now_secs,
@@ -171,12 +179,8 @@ impl TokenService {
     pub async fn authenticate(&self, raw: &str) -> AppResult<Principal> {
         let now = util::now();
         let claims = self
-            .keys
-            .verify_access(raw, now.and_utc().timestamp())
-            .map_err(|r| match r {
-                Rejection::Invalid(why) => AppError::TokenInvalid(why),
-                Rejection::Expired => AppError::TokenExpired,
-            })?;
+            .verify_signature(raw, now.and_utc().timestamp())
+            .await?;
         let hash = token_hash(raw);
         let jti = claims.jti;
         let ctx = self
@@ -199,8 +203,31 @@ impl TokenService {
     }
 }
 
+impl TokenService {
+    /// The signature half of double validation. A `kid` this instance does not
+    /// know may be a key another instance just rotated in: reload once (rate
+    /// limited) and try again.
+    pub async fn verify_signature(&self, raw: &str, now: i64) -> AppResult<AccessClaims> {
+        let map = |r| match r {
+            Rejection::Invalid(why) => AppError::TokenInvalid(why),
+            Rejection::Expired => AppError::TokenExpired,
+        };
+        match self.keys.current().verify_access(raw, now) {
+            Err(Rejection::Invalid("unknown kid"))
+                if self
+                    .keys
+                    .reload_if_due(std::time::Duration::from_secs(1))
+                    .await =>
+            {
+                self.keys.current().verify_access(raw, now).map_err(map)
+            }
+            other => other.map_err(map),
+        }
+    }
+}
+
 /// The database half of double validation.
-fn check_access(ctx: &TokenContext, jti: &str, now: NaiveDateTime) -> AppResult<()> {
+pub fn check_access(ctx: &TokenContext, jti: &str, now: NaiveDateTime) -> AppResult<()> {
     let t = &ctx.token;
     if t.token_type != kind::ACCESS || t.jti != jti {
         return Err(AppError::TokenInvalid("token does not match its record"));

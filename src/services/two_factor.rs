@@ -258,8 +258,14 @@ impl TwoFactorService {
             .run(move |c| write_transaction(c, |c| this.answer(c, &hash, &code, &client)))
             .await?;
         match outcome {
-            VerifyOutcome::Issued(issued) => Ok(*issued),
-            VerifyOutcome::Refused(e) => Err(e),
+            VerifyOutcome::Issued(issued) => {
+                crate::metrics::login("success");
+                Ok(*issued)
+            }
+            VerifyOutcome::Refused(e) => {
+                crate::metrics::login("failure");
+                Err(e)
+            }
         }
     }
 

@@ -52,7 +52,7 @@ async fn login_returns_the_contract_token_response(backend: Backend) {
     let access = body["access_token"].as_str().unwrap();
     let header = jwt_part(access, 0);
     let claims = jwt_part(access, 1);
-    assert_eq!(header["alg"], "HS256");
+    assert_eq!(header["alg"], "RS256");
     let kid = header["kid"].as_str().unwrap().to_string();
     for claim in [
         "iss", "aud", "sub", "email", "roles", "sid", "jti", "iat", "nbf", "exp",

@@ -101,4 +101,11 @@ async fn a_database_outage_answers_503_within_five_seconds_and_never_200() {
     })
     .await;
     assert!(back, "validation resumes once the database is back");
+    let resp = app
+        .client
+        .get(app.url("/health/ready"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::OK);
 }

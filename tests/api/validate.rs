@@ -12,6 +12,11 @@ use crate::helpers::*;
 
 const SECRET: &str = "a-test-secret-that-is-long-enough-0123456789";
 
+fn hs256(s: &mut tokenward::config::Settings) {
+    s.jwt_algorithm = tokenward::config::JwtAlgorithm::HS256;
+    s.jwt_secret = Some(SECRET.to_string().into());
+}
+
 fn claims_of(token: &str) -> Value {
     use base64::engine::general_purpose::URL_SAFE_NO_PAD;
     use base64::Engine;
@@ -96,7 +101,7 @@ async fn a_missing_token_is_token_missing(backend: Backend) {
 }
 
 async fn forged_and_tampered_tokens_are_token_invalid(backend: Backend) {
-    let app = spawn_app_with(backend, |s| s.jwt_secret = Some(SECRET.to_string().into())).await;
+    let app = spawn_app_with(backend, hs256).await;
     let t = app.admin().await;
     let kid = kid_of(&t.access);
     let good = claims_of(&t.access);
@@ -179,7 +184,7 @@ async fn forged_and_tampered_tokens_are_token_invalid(backend: Backend) {
 
 async fn a_token_past_exp_is_token_expired(backend: Backend) {
     let app = spawn_app_with(backend, |s| {
-        s.jwt_secret = Some(SECRET.to_string().into());
+        hs256(s);
         s.access_token_ttl = 1;
     })
     .await;
