@@ -109,6 +109,9 @@ pub struct Settings {
     pub max_body_bytes: usize,
     /// HTTP worker threads (0 = one per core).
     pub workers: usize,
+    /// How long a validation may be answered from memory, ms (0 = every
+    /// validation reads the database; at most 1000, the contract's bound).
+    pub validation_cache_ms: u64,
 }
 
 impl Default for Settings {
@@ -143,6 +146,7 @@ impl Default for Settings {
             db_timeout_secs: 3,
             max_body_bytes: 64 * 1024,
             workers: 0,
+            validation_cache_ms: 0,
         }
     }
 }
@@ -260,6 +264,10 @@ impl Settings {
         parse_env("TOKENWARD_DB_TIMEOUT", &mut self.db_timeout_secs)?;
         parse_env("TOKENWARD_MAX_BODY_BYTES", &mut self.max_body_bytes)?;
         parse_env("TOKENWARD_WORKERS", &mut self.workers)?;
+        parse_env(
+            "TOKENWARD_VALIDATION_CACHE_MS",
+            &mut self.validation_cache_ms,
+        )?;
         Ok(())
     }
 
@@ -308,6 +316,9 @@ impl Settings {
         }
         if self.db_timeout_secs == 0 || self.db_timeout_secs > 4 {
             return Err("TOKENWARD_DB_TIMEOUT must be between 1 and 4 seconds".into());
+        }
+        if self.validation_cache_ms > 1000 {
+            return Err("TOKENWARD_VALIDATION_CACHE_MS must be at most 1000 (revocations must land within a second)".into());
         }
         if self.max_body_bytes < 1024 {
             return Err("TOKENWARD_MAX_BODY_BYTES must be at least 1024".into());

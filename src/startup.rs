@@ -26,6 +26,7 @@ use crate::services::stats::MetricsService;
 use crate::services::token::{Lifetimes, TokenService};
 use crate::services::two_factor::{TotpSettings, TwoFactorService};
 use crate::services::user::{self, UserService};
+use crate::services::validation_cache::ValidationCache;
 use crate::state::AppState;
 
 /// Why the server could not start (printed as is).
@@ -144,7 +145,10 @@ impl Application {
             ring,
         ));
         spawn_key_reloader(key_store.clone());
-        let tokens = TokenService::new(db.clone(), key_store.clone(), lifetimes);
+        let cache = Arc::new(ValidationCache::new(Duration::from_millis(
+            settings.validation_cache_ms,
+        )));
+        let tokens = TokenService::new(db.clone(), key_store.clone(), lifetimes, cache);
         let lockout = Lockout {
             threshold: settings.lockout_threshold,
             seconds: settings.lockout_seconds,
@@ -158,7 +162,7 @@ impl Application {
                 settings.bcrypt_cost,
                 dummy_hash,
             ),
-            sessions: SessionService::new(db.clone()),
+            sessions: SessionService::new(db.clone(), tokens.clone()),
             oauth: OAuthService::new(db.clone(), tokens.clone()),
             metrics: MetricsService::new(db.clone()),
             users: UserService::new(db.clone(), settings.bcrypt_cost),

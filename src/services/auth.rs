@@ -213,7 +213,10 @@ impl AuthService {
                 crate::metrics::tokens_revoked(reason::ROTATED, 1);
                 Ok(*issued)
             }
-            RefreshOutcome::Reused => Err(AppError::TokenReused),
+            RefreshOutcome::Reused => {
+                self.tokens.revocations_happened();
+                Err(AppError::TokenReused)
+            }
         }
     }
 
@@ -264,7 +267,9 @@ impl AuthService {
                     )
                 })
             })
-            .await
+            .await?;
+        self.tokens.revocations_happened();
+        Ok(())
     }
 }
 

@@ -11,6 +11,7 @@ pub mod stats;
 pub mod token;
 pub mod two_factor;
 pub mod user;
+pub mod validation_cache;
 
 use crate::errors::{AppError, AppResult};
 

@@ -117,7 +117,9 @@ impl OAuthService {
                     Ok(())
                 })
             })
-            .await
+            .await?;
+        self.tokens.revocations_happened();
+        Ok(())
     }
 }
 

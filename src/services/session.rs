@@ -3,7 +3,7 @@
 use serde_json::json;
 
 use super::audit::{self, event};
-use super::token::Principal;
+use super::token::{Principal, TokenService};
 use super::ClientMeta;
 use crate::db::{write_transaction, Db};
 use crate::dto::auth::RevokedCounts;
@@ -17,12 +17,13 @@ use crate::util;
 #[derive(Clone)]
 pub struct SessionService {
     db: Db,
+    tokens: TokenService,
 }
 
 impl SessionService {
-    /// A service over `db`.
-    pub fn new(db: Db) -> Self {
-        Self { db }
+    /// A service over `db`; `tokens` is told about every revocation.
+    pub fn new(db: Db, tokens: TokenService) -> Self {
+        Self { db, tokens }
     }
 
     /// The user's live sessions, newest first.
@@ -55,7 +56,9 @@ impl SessionService {
                     )
                 })
             })
-            .await
+            .await?;
+        self.tokens.revocations_happened();
+        Ok(())
     }
 
     /// Ends every session of the caller.
@@ -65,7 +68,8 @@ impl SessionService {
         principal: Principal,
         client: ClientMeta,
     ) -> AppResult<RevokedCounts> {
-        self.db
+        let counts = self
+            .db
             .run(move |c| {
                 write_transaction(c, |c| {
                     let now = util::now();
@@ -93,7 +97,9 @@ impl SessionService {
                     })
                 })
             })
-            .await
+            .await?;
+        self.tokens.revocations_happened();
+        Ok(counts)
     }
 
     /// Ends one of the caller's own live sessions; anything else is 404.
@@ -127,6 +133,8 @@ impl SessionService {
                     )
                 })
             })
-            .await
+            .await?;
+        self.tokens.revocations_happened();
+        Ok(())
     }
 }

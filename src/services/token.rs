@@ -14,6 +14,7 @@ use crate::repositories::{session as session_repo, token as token_repo};
 use crate::security::hashing::{opaque_token, token_hash};
 use crate::security::jwt::{AccessClaims, Rejection};
 use crate::services::keys::KeyStore;
+use crate::services::validation_cache::ValidationCache;
 use crate::util;
 
 /// Marks of last use are written at most this often per token and session.
@@ -80,16 +81,29 @@ pub struct TokenService {
     db: Db,
     keys: Arc<KeyStore>,
     lifetimes: Lifetimes,
+    cache: Arc<ValidationCache>,
 }
 
 impl TokenService {
     /// A service over `db` signing with `keys`.
-    pub fn new(db: Db, keys: Arc<KeyStore>, lifetimes: Lifetimes) -> Self {
+    pub fn new(
+        db: Db,
+        keys: Arc<KeyStore>,
+        lifetimes: Lifetimes,
+        cache: Arc<ValidationCache>,
+    ) -> Self {
         Self {
             db,
             keys,
             lifetimes,
+            cache,
         }
+    }
+
+    /// To be called after every revocation or account change made through this
+    /// instance: cached validations are dropped before the caller answers.
+    pub fn revocations_happened(&self) {
+        self.cache.invalidate_all();
     }
 
     /// The signing keys.
@@ -182,6 +196,13 @@ impl TokenService {
             .verify_signature(raw, now.and_utc().timestamp())
             .await?;
         let hash = token_hash(raw);
+        if let Some(p) = self.cache.get(&hash, now) {
+            return Ok(p);
+        }
+        let cache_key = self
+            .cache
+            .enabled()
+            .then(|| (hash.clone(), self.cache.generation()));
         let jti = claims.jti;
         let ctx = self
             .db
@@ -194,12 +215,16 @@ impl TokenService {
                 Ok(ctx)
             })
             .await?;
-        Ok(Principal {
+        let principal = Principal {
             session_id: ctx.token.session_id.unwrap_or_default(),
             jti: ctx.token.jti,
             expires_at: ctx.token.expires_at,
             user: ctx.user,
-        })
+        };
+        if let Some((key, generation)) = cache_key {
+            self.cache.put(key, principal.clone(), generation);
+        }
+        Ok(principal)
     }
 }
 

@@ -5,6 +5,7 @@
 mod helpers;
 
 mod admin;
+mod cache;
 mod errors;
 mod login;
 mod observability;
