@@ -6,7 +6,12 @@
 //! e.g. postgres://postgres@127.0.0.1:5432/postgres; a scratch database is made there).
 
 // A benchmark harness, not server code: a broken fixture should stop it loudly.
-#![allow(clippy::panic, clippy::unwrap_used, clippy::expect_used, clippy::type_complexity)]
+#![allow(
+    clippy::panic,
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::type_complexity
+)]
 
 use std::sync::Arc;
 use std::time::Duration;
