@@ -2,6 +2,7 @@
 //! no business rules. Per-backend differences, where any, are matched here.
 
 pub mod audit;
+pub mod cleanup;
 pub mod key;
 pub mod session;
 pub mod token;

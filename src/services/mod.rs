@@ -3,6 +3,7 @@
 
 pub mod audit;
 pub mod auth;
+pub mod cleanup;
 pub mod keys;
 pub mod session;
 pub mod token;

@@ -5,6 +5,7 @@
 mod helpers;
 
 mod admin;
+mod cleanup;
 mod errors;
 mod login;
 mod outage;
