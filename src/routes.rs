@@ -19,7 +19,31 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(resource("/auth/password").route(web::post().to(auth::change_password)))
         .service(resource("/auth/sessions").route(web::get().to(sessions::list_sessions)))
         .service(resource("/auth/sessions/{id}").route(web::delete().to(sessions::delete_session)))
-        .service(resource("/admin/users").route(web::post().to(admin::users::create_user)))
+        .service(
+            resource("/admin/users")
+                .route(web::post().to(admin::users::create_user))
+                .route(web::get().to(admin::users::list_users)),
+        )
         .service(resource("/health/live").route(web::get().to(health::live)))
-        .service(resource("/health/ready").route(web::get().to(health::ready)));
+        .service(resource("/health/ready").route(web::get().to(health::ready)))
+        .service(
+            resource("/admin/users/{id}")
+                .route(web::get().to(admin::users::get_user))
+                .route(web::patch().to(admin::users::update_user)),
+        )
+        .service(
+            resource("/admin/users/{id}/unlock").route(web::post().to(admin::users::unlock_user)),
+        )
+        .service(
+            resource("/admin/tokens/sessions/{user_id}")
+                .route(web::get().to(admin::tokens::list_user_sessions))
+                .route(web::delete().to(admin::tokens::revoke_user_sessions)),
+        )
+        .service(
+            resource("/admin/tokens/revoke").route(web::post().to(admin::tokens::revoke_token)),
+        )
+        .service(
+            resource("/admin/tokens/metrics").route(web::get().to(admin::tokens::token_metrics)),
+        )
+        .service(resource("/admin/audit").route(web::get().to(admin::audit::list_audit)));
 }

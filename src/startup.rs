@@ -17,6 +17,7 @@ use crate::jobs;
 use crate::middleware::request_id::request_context;
 use crate::routes;
 use crate::security::{hashing, password};
+use crate::services::admin::AdminService;
 use crate::services::auth::{AuthService, Lockout};
 use crate::services::cleanup::{CleanupPolicy, CleanupService};
 use crate::services::keys;
@@ -134,6 +135,7 @@ impl Application {
             sessions: SessionService::new(db.clone()),
             users: UserService::new(db.clone(), settings.bcrypt_cost),
             tokens,
+            admin: AdminService::new(db.clone()),
             trusted_proxies: settings.trusted_proxies.clone(),
         };
 

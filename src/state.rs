@@ -3,6 +3,7 @@
 use ipnet::IpNet;
 
 use crate::db::Db;
+use crate::services::admin::AdminService;
 use crate::services::auth::AuthService;
 use crate::services::session::SessionService;
 use crate::services::token::TokenService;
@@ -21,6 +22,8 @@ pub struct AppState {
     pub sessions: SessionService,
     /// Accounts.
     pub users: UserService,
+    /// Admin operations.
+    pub admin: AdminService,
     /// Proxies whose `X-Forwarded-For` is believed.
     pub trusted_proxies: Vec<IpNet>,
 }

@@ -1,5 +1,6 @@
 //! Request and response bodies: serde + validator, no diesel. Ids go out as strings.
 
+pub mod admin;
 pub mod auth;
 pub mod session;
 pub mod user;

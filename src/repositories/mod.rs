@@ -4,6 +4,7 @@
 pub mod audit;
 pub mod cleanup;
 pub mod key;
+pub mod metrics;
 pub mod session;
 pub mod token;
 pub mod user;

@@ -132,3 +132,12 @@ pub fn touch(
     .set(dsl::last_used_at.eq(Some(now)))
     .execute(conn)
 }
+
+/// The token with this jti.
+pub fn find_by_jti(conn: &mut DbConnection, jti: &str) -> QueryResult<Option<Token>> {
+    dsl::tokens
+        .filter(dsl::jti.eq(jti))
+        .select(Token::as_select())
+        .first(conn)
+        .optional()
+}

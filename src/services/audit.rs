@@ -24,14 +24,20 @@ pub mod event {
     pub const LOGOUT: &str = "logout";
     /// Every session of the user ended.
     pub const LOGOUT_ALL: &str = "logout_all";
-    /// A session ended from the session list.
+    /// A session ended from the session list (or an admin ended them all).
     pub const SESSION_REVOKED: &str = "session_revoked";
+    /// An admin revoked one token.
+    pub const TOKEN_REVOKED: &str = "token_revoked";
     /// Password changed.
     pub const PASSWORD_CHANGED: &str = "password_changed";
     /// Too many failures locked the account.
     pub const ACCOUNT_LOCKED: &str = "account_locked";
+    /// An admin lifted a lock.
+    pub const ACCOUNT_UNLOCKED: &str = "account_unlocked";
     /// An account was created.
     pub const USER_CREATED: &str = "user_created";
+    /// An admin edited an account.
+    pub const USER_UPDATED: &str = "user_updated";
 }
 
 /// Writes one event about `user` (or no user) from `client`.

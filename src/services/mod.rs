@@ -1,6 +1,7 @@
 //! Business rules and transaction boundaries. No actix types here: callers pass
 //! plain data (`ClientMeta`, DTOs) and get `AppResult`s back.
 
+pub mod admin;
 pub mod audit;
 pub mod auth;
 pub mod cleanup;

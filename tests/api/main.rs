@@ -5,6 +5,9 @@
 mod helpers;
 
 mod admin;
+mod admin_audit;
+mod admin_tokens;
+mod admin_users;
 mod cleanup;
 mod errors;
 mod login;

@@ -1,3 +1,5 @@
 //! `/admin/*`: handlers that require the `admin` role.
 
+pub mod audit;
+pub mod tokens;
 pub mod users;
