@@ -11,6 +11,7 @@ mod admin_users;
 mod cleanup;
 mod errors;
 mod login;
+mod monitoring;
 mod outage;
 mod refresh;
 mod sessions;
