@@ -1,6 +1,7 @@
 //! Request and response bodies: serde + validator, no diesel. Ids go out as strings.
 
 pub mod admin;
+pub mod audit;
 pub mod auth;
 pub mod session;
 pub mod user;

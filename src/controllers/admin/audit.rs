@@ -2,7 +2,7 @@
 
 use actix_web::{web, HttpResponse};
 
-use crate::dto::admin::{AuditEventResponse, AuditQuery};
+use crate::dto::audit::{AuditEventResponse, AuditQuery};
 use crate::errors::AppResult;
 use crate::middleware::auth::Admin;
 use crate::state::AppState;

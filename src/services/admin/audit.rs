@@ -1,7 +1,7 @@
 //! Admin reading of the audit trail.
 
 use super::AdminService;
-use crate::dto::admin::AuditFilter;
+use crate::dto::audit::AuditFilter;
 use crate::errors::AppResult;
 use crate::models::AuditEvent;
 use crate::repositories::audit as audit_repo;
