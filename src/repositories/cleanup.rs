@@ -1,6 +1,13 @@
 //! Repository layer: the cleanup job's statements. Each touches at most `limit`
 //! rows, chosen by `id IN (SELECT id .. LIMIT n)` on an aliased inner table, so
 //! no statement holds row locks (or SQLite's write lock) for long.
+//!
+//! The inner selects are ordered by the indexed column. Without the ORDER BY,
+//! PostgreSQL (its statistics still counting the rows the previous batches
+//! removed) picks a sequential scan "until n rows match", which re-reads every
+//! dead row at the head of the table on each batch: measured at 1-6 s a batch on
+//! 1.2 M tokens. Walking the index instead reaches live candidates at once, and
+//! each pass marks the dead index entries it meets so later batches skip them.
 
 use chrono::NaiveDateTime;
 use diesel::dsl::{exists, not};
@@ -53,6 +60,7 @@ pub fn delete_tokens_expired_before(
     let batch = diesel::alias!(tokens as tokens_batch);
     let ids = batch
         .filter(batch.field(tokens::expires_at).lt(cutoff))
+        .order(batch.field(tokens::expires_at))
         .select(batch.field(tokens::id))
         .limit(limit);
     diesel::delete(tokens::table.filter(tokens::id.eq_any(ids))).execute(conn)
@@ -65,6 +73,7 @@ pub fn mark_expired(conn: &mut DbConnection, now: NaiveDateTime, limit: i64) -> 
     let ids = batch
         .filter(not(batch.field(tokens::expired)))
         .filter(batch.field(tokens::expires_at).le(now))
+        .order(batch.field(tokens::expires_at))
         .select(batch.field(tokens::id))
         .limit(limit);
     diesel::update(tokens::table.filter(tokens::id.eq_any(ids)))
@@ -110,6 +119,7 @@ pub fn delete_audit_before(
     let batch = diesel::alias!(audit_events as audit_batch);
     let ids = batch
         .filter(batch.field(audit_events::created_at).lt(cutoff))
+        .order(batch.field(audit_events::created_at))
         .select(batch.field(audit_events::id))
         .limit(limit);
     diesel::delete(audit_events::table.filter(audit_events::id.eq_any(ids))).execute(conn)
