@@ -4,6 +4,9 @@
 --   psql "$DATABASE_URL" -f scripts/monitoring.sql
 -- Every statement that runs is a read-only SELECT. The contract's UPDATE and
 -- DELETE examples are kept below as comments; copy them out deliberately.
+-- tests/api/monitoring.rs runs each statement against a fixture with known
+-- answers, from a session whose TimeZone is not UTC, and checks with EXPLAIN
+-- that indexes serve the queries on tokens.
 -- Timestamps are timestamptz; hourly buckets are reported in UTC.
 
 
@@ -67,6 +70,8 @@ LIMIT 50;
 
 -- How many tokens of each type are active, revoked or expired?
 -- ("expired" counts rows past expires_at even before the cleanup job marks them.)
+-- The one query here that reads the whole table: a tally of every row, which no
+-- index can shorten. Cheap after cleanup has trimmed the table; avoid polling it.
 SELECT token_type,
        CASE
            WHEN revoked THEN 'revoked'
@@ -88,6 +93,24 @@ FROM tokens
 WHERE expires_at <= NOW()
 GROUP BY token_type
 ORDER BY token_type;
+
+-- What does one user hold: their tokens, newest first (replace the email; the
+-- tokens_user_email_idx index serves it however large the table grows).
+SELECT jti,
+       token_type,
+       session_id,
+       created_at,
+       expires_at,
+       revoked,
+       COALESCE(revoked_reason, CASE WHEN revoked THEN '(manual SQL)' END) AS revoked_reason,
+       expired,
+       ip_address,
+       user_agent,
+       last_used_at
+FROM tokens
+WHERE user_email = 'user@example.com'
+ORDER BY created_at DESC, id DESC
+LIMIT 100;
 
 -- Which tokens were revoked most recently, and why?
 -- revoked_reason NULL means revoked by hand in SQL (e.g. the UPDATE above); such

@@ -1,4 +1,4 @@
-//! Command line: `serve` (default), `migrate`, `user create`.
+//! Command line: `serve` (default), `migrate`, `cleanup`, `user create`.
 
 use std::io::{BufRead, IsTerminal};
 use std::path::PathBuf;
@@ -9,7 +9,9 @@ use secrecy::ExposeSecret;
 use crate::config::Settings;
 use crate::db::{self, write_transaction};
 use crate::dto::validate;
+use crate::jobs;
 use crate::security::password;
+use crate::services::cleanup::{CleanupPolicy, CleanupService};
 use crate::services::keys;
 use crate::services::normalize_email;
 use crate::services::user::{insert_account, AccountSpec};
@@ -34,6 +36,8 @@ pub enum Command {
     Serve,
     /// Apply pending database migrations and exit.
     Migrate,
+    /// Run the cleanup job once (expired tokens, ended sessions, old audit events) and exit.
+    Cleanup,
     /// Manage accounts.
     #[command(subcommand)]
     User(UserCommand),
@@ -85,6 +89,7 @@ pub async fn run(cli: Cli, settings: Settings) -> Result<(), StartupError> {
         Command::Keys(cmd) => tokio::task::spawn_blocking(move || keys_command(&settings, cmd))
             .await
             .map_err(|e| e.to_string())?,
+        Command::Cleanup => cleanup(settings).await,
         Command::User(UserCommand::Create {
             email,
             roles,
@@ -142,6 +147,36 @@ fn keys_command(settings: &Settings, cmd: KeysCommand) -> Result<(), StartupErro
             retired
         );
     }
+    Ok(())
+}
+
+async fn cleanup(settings: Settings) -> Result<(), StartupError> {
+    let policy = CleanupPolicy::from_settings(&settings);
+    // The pool is only a source of dedicated connections here: one is enough.
+    let (_, db) = tokio::task::spawn_blocking(move || connect(&settings, 1))
+        .await
+        .map_err(|e| e.to_string())??;
+    let report = jobs::cleanup::run(&CleanupService::new(db, policy))
+        .await
+        .map_err(|e| format!("cleanup failed: {e}"))?;
+    if report.skipped {
+        println!("cleanup skipped: another instance is running it");
+        return Ok(());
+    }
+    let slowest = report
+        .slowest
+        .map(|s| format!("{} ms ({})", s.duration.as_millis(), s.step))
+        .unwrap_or_else(|| "none".into());
+    println!(
+        "cleanup done in {} ms: {} tokens marked expired, {} tokens, {} sessions and \
+         {} audit events deleted; {} statements, slowest {slowest}",
+        report.duration.as_millis(),
+        report.tokens_marked,
+        report.tokens_deleted,
+        report.sessions_deleted,
+        report.audit_events_deleted,
+        report.statements,
+    );
     Ok(())
 }
 

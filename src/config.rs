@@ -83,6 +83,12 @@ pub struct Settings {
     pub trusted_proxies: Vec<IpNet>,
     /// Cleanup schedule (6 fields, seconds first); empty disables.
     pub cleanup_cron: String,
+    /// Most rows one cleanup statement touches, so none holds locks for long.
+    pub cleanup_batch_size: i64,
+    /// Hours a token is kept after it expired before cleanup deletes it.
+    pub token_retention_hours: i64,
+    /// Days an audit event is kept before cleanup deletes it.
+    pub audit_retention_days: i64,
     /// bcrypt cost for new password hashes.
     pub bcrypt_cost: u32,
     /// Consecutive failed logins before a lock.
@@ -133,6 +139,9 @@ impl Default for Settings {
             redis_url: None,
             trusted_proxies: Vec::new(),
             cleanup_cron: "0 0 * * * *".into(),
+            cleanup_batch_size: 5000,
+            token_retention_hours: 24,
+            audit_retention_days: 90,
             bcrypt_cost: 12,
             lockout_threshold: 5,
             lockout_seconds: 900,
@@ -241,6 +250,15 @@ impl Settings {
         if let Some(v) = env("TOKENWARD_CLEANUP_CRON") {
             self.cleanup_cron = v.trim().to_string();
         }
+        parse_env("TOKENWARD_CLEANUP_BATCH_SIZE", &mut self.cleanup_batch_size)?;
+        parse_env(
+            "TOKENWARD_TOKEN_RETENTION_HOURS",
+            &mut self.token_retention_hours,
+        )?;
+        parse_env(
+            "TOKENWARD_AUDIT_RETENTION_DAYS",
+            &mut self.audit_retention_days,
+        )?;
         parse_env("TOKENWARD_BCRYPT_COST", &mut self.bcrypt_cost)?;
         parse_env("TOKENWARD_LOCKOUT_THRESHOLD", &mut self.lockout_threshold)?;
         parse_env("TOKENWARD_LOCKOUT_SECONDS", &mut self.lockout_seconds)?;
@@ -320,6 +338,18 @@ impl Settings {
         if self.validation_cache_ms > 1000 {
             return Err("TOKENWARD_VALIDATION_CACHE_MS must be at most 1000 (revocations must land within a second)".into());
         }
+        crate::jobs::check_cron(&self.cleanup_cron)
+            .map_err(|e| format!("TOKENWARD_CLEANUP_CRON={:?}: {e}", self.cleanup_cron))?;
+        if !(1..=100_000).contains(&self.cleanup_batch_size) {
+            return Err("TOKENWARD_CLEANUP_BATCH_SIZE must be between 1 and 100000".into());
+        }
+        // Upper bounds keep `now - retention` far inside chrono's range.
+        if !(0..=87_600).contains(&self.token_retention_hours) {
+            return Err("TOKENWARD_TOKEN_RETENTION_HOURS must be between 0 and 87600".into());
+        }
+        if !(1..=36_500).contains(&self.audit_retention_days) {
+            return Err("TOKENWARD_AUDIT_RETENTION_DAYS must be between 1 and 36500".into());
+        }
         if self.max_body_bytes < 1024 {
             return Err("TOKENWARD_MAX_BODY_BYTES must be at least 1024".into());
         }
@@ -347,6 +377,7 @@ mod tests {
         assert_eq!((s.lockout_threshold, s.lockout_seconds), (5, 900));
         assert_eq!(s.login_rate_limit, 20);
         assert_eq!(s.cleanup_cron, "0 0 * * * *");
+        assert_eq!((s.token_retention_hours, s.audit_retention_days), (24, 90));
         assert!(s.validate().is_ok());
     }
 
@@ -367,6 +398,30 @@ mod tests {
         assert!(parse_cidr("10.0.0.0/8").is_ok());
         assert!(parse_cidr("127.0.0.1").is_ok());
         assert!(parse_cidr("nope").is_err());
+    }
+
+    #[test]
+    fn cleanup_schedules_and_bounds_are_checked() {
+        for ok in ["", "0 0 * * * *", "*/30 * * * * *", "0 15 3 * * Mon"] {
+            let s = Settings {
+                cleanup_cron: ok.into(),
+                ..Settings::default()
+            };
+            assert!(s.validate().is_ok(), "{ok:?}");
+        }
+        for bad in ["0 * * * *", "hourly", "61 0 * * * *"] {
+            let s = Settings {
+                cleanup_cron: bad.into(),
+                ..Settings::default()
+            };
+            let err = s.validate().unwrap_err();
+            assert!(err.contains("TOKENWARD_CLEANUP_CRON"), "{bad:?}: {err}");
+        }
+        let s = Settings {
+            cleanup_batch_size: 0,
+            ..Settings::default()
+        };
+        assert!(s.validate().is_err());
     }
 
     #[test]

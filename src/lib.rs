@@ -8,6 +8,7 @@ pub mod controllers;
 pub mod db;
 pub mod dto;
 pub mod errors;
+pub mod jobs;
 pub mod metrics;
 pub mod middleware;
 pub mod models;

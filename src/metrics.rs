@@ -23,6 +23,10 @@ pub const LOGINS: &str = "tokenward_logins_total";
 pub const ACTIVE_SESSIONS: &str = "tokenward_active_sessions";
 /// `tokenward_active_tokens`
 pub const ACTIVE_TOKENS: &str = "tokenward_active_tokens";
+/// `tokenward_cleanup_runs_total`
+pub const CLEANUP_RUNS: &str = "tokenward_cleanup_runs_total";
+/// `tokenward_cleanup_rows_total{action}` (`marked`, `deleted`)
+pub const CLEANUP_ROWS: &str = "tokenward_cleanup_rows_total";
 /// `tokenward_db_pool_connections{state}`
 pub const DB_POOL: &str = "tokenward_db_pool_connections";
 

@@ -23,7 +23,11 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(resource("/auth/2fa/setup").route(web::post().to(two_factor::setup)))
         .service(resource("/auth/2fa/enable").route(web::post().to(two_factor::enable)))
         .service(resource("/auth/2fa/disable").route(web::post().to(two_factor::disable)))
-        .service(resource("/admin/users").route(web::post().to(admin::users::create_user)))
+        .service(
+            resource("/admin/users")
+                .route(web::post().to(admin::users::create_user))
+                .route(web::get().to(admin::users::list_users)),
+        )
         .service(
             resource("/admin/users/{id}/2fa")
                 .route(web::delete().to(admin::two_factor::reset_two_factor)),
@@ -33,5 +37,25 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(resource("/oauth/revoke").route(web::post().to(oauth::revoke)))
         .service(resource("/health/live").route(web::get().to(health::live)))
         .service(resource("/health/ready").route(web::get().to(health::ready)))
-        .service(resource("/metrics").route(web::get().to(health::metrics)));
+        .service(resource("/metrics").route(web::get().to(health::metrics)))
+        .service(
+            resource("/admin/users/{id}")
+                .route(web::get().to(admin::users::get_user))
+                .route(web::patch().to(admin::users::update_user)),
+        )
+        .service(
+            resource("/admin/users/{id}/unlock").route(web::post().to(admin::users::unlock_user)),
+        )
+        .service(
+            resource("/admin/tokens/sessions/{user_id}")
+                .route(web::get().to(admin::tokens::list_user_sessions))
+                .route(web::delete().to(admin::tokens::revoke_user_sessions)),
+        )
+        .service(
+            resource("/admin/tokens/revoke").route(web::post().to(admin::tokens::revoke_token)),
+        )
+        .service(
+            resource("/admin/tokens/metrics").route(web::get().to(admin::tokens::token_metrics)),
+        )
+        .service(resource("/admin/audit").route(web::get().to(admin::audit::list_audit)));
 }

@@ -13,11 +13,14 @@ use secrecy::ExposeSecret;
 use crate::config::Settings;
 use crate::controllers::fallback;
 use crate::db::{self, build_pool, ConnectionManager, DatabaseUrl, Db, DbPool};
+use crate::jobs;
 use crate::middleware::request_id::request_context;
 use crate::routes;
 use crate::security::crypto::Cipher;
 use crate::security::{hashing, password};
+use crate::services::admin::AdminService;
 use crate::services::auth::{AuthService, Lockout};
+use crate::services::cleanup::{CleanupPolicy, CleanupService};
 use crate::services::keys::{self, KeyStore};
 use crate::services::oauth::OAuthService;
 use crate::services::rate_limit::LoginRateLimiter;
@@ -43,14 +46,15 @@ pub fn connect(settings: &Settings, pool_size: u32) -> Result<(DbPool, Db), Star
         .open()
         .map_err(|e| format!("cannot connect to the database: {e}"))?;
     let timeout = Duration::from_secs(settings.db_timeout_secs);
-    let pool = build_pool(manager, pool_size, timeout)
+    let pool = build_pool(manager.clone(), pool_size, timeout)
         .map_err(|e| format!("cannot open the connection pool: {e}"))?;
     // The call deadline leaves room for the pool wait and stays under the 5 s promise.
     let db = Db::new(
         pool.clone(),
         url.backend(),
         timeout + Duration::from_secs(1),
-    );
+    )
+    .with_dedicated_connections(manager);
     Ok((pool, db))
 }
 
@@ -114,6 +118,7 @@ fn spawn_key_reloader(store: Arc<KeyStore>) {
 pub struct Application {
     port: u16,
     server: Server,
+    scheduler: Option<tokio_cron_scheduler::JobScheduler>,
 }
 
 impl Application {
@@ -177,9 +182,13 @@ impl Application {
                 },
             ),
             login_limiter: LoginRateLimiter::new(settings.login_rate_limit),
+            admin: AdminService::new(db.clone(), tokens.clone()),
             tokens,
             trusted_proxies: settings.trusted_proxies.clone(),
         };
+
+        let cleanup = CleanupService::new(db.clone(), CleanupPolicy::from_settings(&settings));
+        let scheduler = jobs::start(&settings.cleanup_cron, cleanup).await?;
 
         let listener = TcpListener::bind(&settings.bind)
             .map_err(|e| format!("cannot listen on {}: {e}", settings.bind))?;
@@ -218,7 +227,11 @@ impl Application {
             .map_err(|e| format!("cannot start the HTTP server: {e}"))?
             .run();
         tracing::info!(address = %settings.bind, port, backend = ?db.backend(), "tokenward listening");
-        Ok(Self { port, server })
+        Ok(Self {
+            port,
+            server,
+            scheduler,
+        })
     }
 
     /// The bound port (useful with port 0).
@@ -233,6 +246,12 @@ impl Application {
 
     /// Serves until stopped (Ctrl-C / SIGTERM or `handle().stop`).
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        self.server.await
+        let served = self.server.await;
+        if let Some(mut scheduler) = self.scheduler {
+            if let Err(e) = scheduler.shutdown().await {
+                tracing::warn!(error = %e, "job scheduler did not shut down cleanly");
+            }
+        }
+        served
     }
 }

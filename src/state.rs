@@ -3,6 +3,7 @@
 use ipnet::IpNet;
 
 use crate::db::Db;
+use crate::services::admin::AdminService;
 use crate::services::auth::AuthService;
 use crate::services::oauth::OAuthService;
 use crate::services::rate_limit::LoginRateLimiter;
@@ -33,6 +34,8 @@ pub struct AppState {
     pub two_factor: TwoFactorService,
     /// Per-IP budget for login and verify-2fa.
     pub login_limiter: LoginRateLimiter,
+    /// Admin operations.
+    pub admin: AdminService,
     /// Proxies whose `X-Forwarded-For` is believed.
     pub trusted_proxies: Vec<IpNet>,
 }

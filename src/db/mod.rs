@@ -37,6 +37,8 @@ pub struct Db {
     pool: DbPool,
     backend: Backend,
     call_timeout: Duration,
+    /// Opens connections outside the pool (`run_dedicated`); r2d2 does not lend its own.
+    dedicated: Option<ConnectionManager>,
 }
 
 impl Db {
@@ -46,7 +48,14 @@ impl Db {
             pool,
             backend,
             call_timeout,
+            dedicated: None,
         }
+    }
+
+    /// Lets `run_dedicated` open connections with `manager` (the pool's own settings).
+    pub fn with_dedicated_connections(mut self, manager: ConnectionManager) -> Self {
+        self.dedicated = Some(manager);
+        self
     }
 
     /// The backend this handle talks to.
@@ -91,6 +100,32 @@ impl Db {
     pub fn pool_state(&self) -> (u32, u32) {
         let state = self.pool.state();
         (state.connections, state.idle_connections)
+    }
+
+    /// Runs `f` on a connection opened for this call alone and closed after it, with
+    /// no deadline. For maintenance jobs: their many short statements leave the
+    /// request pool alone, and a PostgreSQL session lock they take dies with the
+    /// connection even if the process does.
+    pub async fn run_dedicated<F, T>(&self, f: F) -> AppResult<T>
+    where
+        F: FnOnce(&mut DbConnection) -> AppResult<T> + Send + 'static,
+        T: Send + 'static,
+    {
+        let manager = self
+            .dedicated
+            .clone()
+            .ok_or_else(|| AppError::internal("no manager for dedicated connections"))?;
+        let span = tracing::Span::current();
+        tokio::task::spawn_blocking(move || {
+            let _entered = span.enter();
+            let mut conn = manager.open().map_err(|e| {
+                tracing::warn!(error = %e, "cannot open a dedicated database connection");
+                AppError::Unavailable
+            })?;
+            f(&mut conn)
+        })
+        .await
+        .map_err(|e| AppError::internal(format!("database task failed: {e}")))?
     }
 
     /// True when a connection can be checked out and answers a trivial query.

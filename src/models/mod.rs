@@ -10,4 +10,4 @@ pub use audit::{AuditEvent, NewAuditEvent};
 pub use key::{NewSigningKey, SigningKeyRow};
 pub use session::{NewSession, Session};
 pub use token::{NewToken, Token, TokenContext};
-pub use user::{NewUser, User};
+pub use user::{NewUser, User, UserChanges};

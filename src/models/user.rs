@@ -81,3 +81,17 @@ pub struct NewUser {
     /// Same as created.
     pub updated_at: NaiveDateTime,
 }
+
+/// An admin's edit of an account; `None` fields are left as they are.
+#[derive(Debug, Default, AsChangeset)]
+#[diesel(table_name = users)]
+pub struct UserChanges {
+    /// New active flag.
+    pub is_active: Option<bool>,
+    /// New comma-separated roles.
+    pub roles: Option<String>,
+    /// New display name.
+    pub full_name: Option<String>,
+    /// When changed (UTC).
+    pub updated_at: Option<NaiveDateTime>,
+}

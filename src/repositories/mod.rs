@@ -2,7 +2,9 @@
 //! no business rules. Per-backend differences, where any, are matched here.
 
 pub mod audit;
+pub mod cleanup;
 pub mod key;
+pub mod metrics;
 pub mod recovery_code;
 pub mod session;
 pub mod stats;

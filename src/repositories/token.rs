@@ -155,3 +155,12 @@ pub fn any_live_for_key(
     ))
     .get_result(conn)
 }
+
+/// The token with this jti.
+pub fn find_by_jti(conn: &mut DbConnection, jti: &str) -> QueryResult<Option<Token>> {
+    dsl::tokens
+        .filter(dsl::jti.eq(jti))
+        .select(Token::as_select())
+        .first(conn)
+        .optional()
+}

@@ -5,7 +5,7 @@ use diesel::prelude::*;
 
 use crate::db::schema::users::dsl;
 use crate::db::DbConnection;
-use crate::models::{NewUser, User};
+use crate::models::{NewUser, User, UserChanges};
 
 /// The user with this (lowercased) email.
 pub fn find_by_email(conn: &mut DbConnection, email: &str) -> QueryResult<Option<User>> {
@@ -82,16 +82,6 @@ pub fn update_password(
         .execute(conn)
 }
 
-/// Clears a lock and the failure count.
-pub fn unlock(conn: &mut DbConnection, id: i64) -> QueryResult<usize> {
-    diesel::update(dsl::users.find(id))
-        .set((
-            dsl::locked_until.eq(None::<NaiveDateTime>),
-            dsl::failed_login_count.eq(0),
-        ))
-        .execute(conn)
-}
-
 /// Stores a pending (not yet enabled) TOTP secret.
 pub fn set_pending_totp(conn: &mut DbConnection, id: i64, sealed: &str) -> QueryResult<usize> {
     diesel::update(dsl::users.find(id))
@@ -128,6 +118,48 @@ pub fn disable_totp(conn: &mut DbConnection, id: i64, now: NaiveDateTime) -> Que
             dsl::totp_pending_secret.eq(None::<String>),
             dsl::totp_last_step.eq(None::<i64>),
             dsl::two_factor_enabled.eq(false),
+            dsl::updated_at.eq(now),
+        ))
+        .execute(conn)
+}
+
+/// A page of users, oldest first; `email_contains` (lowercase) filters by substring.
+pub fn list(
+    conn: &mut DbConnection,
+    email_contains: Option<&str>,
+    limit: i64,
+    offset: i64,
+) -> QueryResult<Vec<User>> {
+    let mut query = dsl::users.select(User::as_select()).into_boxed();
+    if let Some(fragment) = email_contains {
+        // Emails are stored lowercased; LIKE wildcards in the fragment are literal.
+        let escaped = fragment
+            .replace('\\', "\\\\")
+            .replace('%', "\\%")
+            .replace('_', "\\_");
+        query = query.filter(dsl::email.like(format!("%{escaped}%")).escape('\\'));
+    }
+    query
+        .order((dsl::created_at.asc(), dsl::id.asc()))
+        .limit(limit)
+        .offset(offset)
+        .load(conn)
+}
+
+/// Applies an admin's edit and returns the stored row.
+pub fn update(conn: &mut DbConnection, id: i64, changes: &UserChanges) -> QueryResult<User> {
+    diesel::update(dsl::users.find(id))
+        .set(changes)
+        .returning(crate::db::schema::users::all_columns)
+        .get_result(conn)
+}
+
+/// Lifts a lock and forgets past failures.
+pub fn unlock(conn: &mut DbConnection, id: i64, now: NaiveDateTime) -> QueryResult<usize> {
+    diesel::update(dsl::users.find(id))
+        .set((
+            dsl::failed_login_count.eq(0),
+            dsl::locked_until.eq(None::<NaiveDateTime>),
             dsl::updated_at.eq(now),
         ))
         .execute(conn)

@@ -24,7 +24,7 @@ pub mod event {
     pub const LOGOUT: &str = "logout";
     /// Every session of the user ended.
     pub const LOGOUT_ALL: &str = "logout_all";
-    /// A session ended from the session list.
+    /// A session ended from the session list (or an admin ended them all).
     pub const SESSION_REVOKED: &str = "session_revoked";
     /// Password changed.
     pub const PASSWORD_CHANGED: &str = "password_changed";
@@ -50,6 +50,10 @@ pub mod event {
     pub const TWO_FACTOR_DISABLED: &str = "two_factor_disabled";
     /// TOTP turned off by an admin.
     pub const TWO_FACTOR_RESET: &str = "two_factor_reset";
+    /// An admin lifted a lock.
+    pub const ACCOUNT_UNLOCKED: &str = "account_unlocked";
+    /// An admin edited an account.
+    pub const USER_UPDATED: &str = "user_updated";
 }
 
 /// Writes one event about `user` (or no user) from `client`.

@@ -1,8 +1,10 @@
 //! Business rules and transaction boundaries. No actix types here: callers pass
 //! plain data (`ClientMeta`, DTOs) and get `AppResult`s back.
 
+pub mod admin;
 pub mod audit;
 pub mod auth;
+pub mod cleanup;
 pub mod keys;
 pub mod oauth;
 pub mod rate_limit;

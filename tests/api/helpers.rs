@@ -128,6 +128,8 @@ pub fn test_settings(db: &TestDatabase) -> Settings {
         bootstrap_admin_password: Some(ADMIN_PASSWORD.to_string().into()),
         encryption_key_file: db.dir.path().join("tokenward.key"),
         bcrypt_cost: 4,
+        // Tests run the cleanup job themselves; a scheduled run could race them.
+        cleanup_cron: String::new(),
         db_pool_size: 3,
         workers: 1,
         // Tests log in often from one address; the rate-limit test turns it on.

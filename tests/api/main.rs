@@ -5,10 +5,15 @@
 mod helpers;
 
 mod admin;
+mod admin_audit;
+mod admin_tokens;
+mod admin_users;
 mod cache;
+mod cleanup;
 mod cli;
 mod errors;
 mod login;
+mod monitoring;
 mod observability;
 mod outage;
 mod refresh;

@@ -1,4 +1,6 @@
 //! `/admin/*`: handlers that require the `admin` role.
 
+pub mod audit;
+pub mod tokens;
 pub mod two_factor;
 pub mod users;

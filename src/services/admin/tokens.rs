@@ -1,0 +1,149 @@
+//! Admin session and token control: a user's live sessions, ending them all,
+//! revoking one token, and the day's token metrics.
+
+use chrono::NaiveTime;
+use serde_json::json;
+
+use super::AdminService;
+use crate::db::write_transaction;
+use crate::dto::admin::{TokenMetricsResponse, TokenRef};
+use crate::dto::auth::RevokedCounts;
+use crate::errors::{AppError, AppResult};
+use crate::models::token::reason;
+use crate::models::Session;
+use crate::repositories::{
+    audit as audit_repo, metrics as metrics_repo, session as session_repo, token as token_repo,
+    user as user_repo,
+};
+use crate::security::hashing::token_hash;
+use crate::services::audit::{self, event};
+use crate::services::token::Principal;
+use crate::services::ClientMeta;
+use crate::util;
+
+impl AdminService {
+    /// A user's live sessions, newest first; 404 when the user is unknown.
+    pub async fn user_sessions(&self, user_id: i64) -> AppResult<Vec<Session>> {
+        self.db
+            .run(move |c| {
+                user_repo::find_by_id(c, user_id)?.ok_or(AppError::NotFound)?;
+                Ok(session_repo::list_active_for_user(c, user_id, util::now())?)
+            })
+            .await
+    }
+
+    /// Ends every session of a user and revokes their tokens (reason `admin`).
+    #[tracing::instrument(skip_all)]
+    pub async fn revoke_user_sessions(
+        &self,
+        actor: Principal,
+        user_id: i64,
+        client: ClientMeta,
+    ) -> AppResult<RevokedCounts> {
+        let counts = self
+            .db
+            .run(move |c| {
+                write_transaction(c, |c| {
+                    let now = util::now();
+                    let user = user_repo::find_by_id(c, user_id)?.ok_or(AppError::NotFound)?;
+                    let why = reason::ADMIN;
+                    let revoked_sessions =
+                        session_repo::revoke_all_for_user(c, user_id, None, why, now)?;
+                    let revoked_tokens = token_repo::revoke_by_user(c, user_id, None, why, now)?;
+                    let details = json!({
+                        "actor_id": actor.user.id.to_string(),
+                        "revoked_sessions": revoked_sessions,
+                        "revoked_tokens": revoked_tokens,
+                    });
+                    audit::record(
+                        c,
+                        event::SESSION_REVOKED,
+                        Some(&user),
+                        &client,
+                        details,
+                        now,
+                    )?;
+                    crate::metrics::tokens_revoked(reason::ADMIN, revoked_tokens);
+                    Ok(RevokedCounts {
+                        revoked_sessions,
+                        revoked_tokens,
+                    })
+                })
+            })
+            .await?;
+        self.tokens.revocations_happened();
+        Ok(counts)
+    }
+
+    /// Revokes one token named by value or jti; false when it is unknown or was
+    /// already revoked (the answer does not say which).
+    #[tracing::instrument(skip_all)]
+    pub async fn revoke_token(
+        &self,
+        actor: Principal,
+        target: TokenRef,
+        client: ClientMeta,
+    ) -> AppResult<bool> {
+        let revoked = self
+            .db
+            .run(move |c| {
+                write_transaction(c, |c| {
+                    let now = util::now();
+                    let token = match &target {
+                        TokenRef::Token(raw) => token_repo::find_by_hash(c, &token_hash(raw))?,
+                        TokenRef::Jti(jti) => token_repo::find_by_jti(c, jti)?,
+                    };
+                    let Some(token) = token else {
+                        return Ok(false);
+                    };
+                    if token_repo::revoke_if_active(c, token.id, reason::ADMIN, now)? == 0 {
+                        return Ok(false);
+                    }
+                    let owner = user_repo::find_by_id(c, token.user_id)?;
+                    let details = json!({
+                        "actor_id": actor.user.id.to_string(),
+                        "jti": token.jti,
+                        "token_type": token.token_type,
+                        "session_id": token.session_id.map(|s| s.to_string()),
+                    });
+                    audit::record(
+                        c,
+                        event::TOKEN_REVOKED,
+                        owner.as_ref(),
+                        &client,
+                        details,
+                        now,
+                    )?;
+                    crate::metrics::tokens_revoked(reason::ADMIN, 1);
+                    Ok(true)
+                })
+            })
+            .await?;
+        if revoked {
+            self.tokens.revocations_happened();
+        }
+        Ok(revoked)
+    }
+
+    /// Today's counts (since 00:00 UTC) and the live totals.
+    pub async fn token_metrics(&self) -> AppResult<TokenMetricsResponse> {
+        self.db
+            .run(|c| {
+                let now = util::now();
+                let midnight = now.date().and_time(NaiveTime::MIN);
+                Ok(TokenMetricsResponse {
+                    tokens_created_today: metrics_repo::tokens_created_since(c, midnight)?,
+                    tokens_refreshed_today: audit_repo::count_since(
+                        c,
+                        event::TOKEN_REFRESHED,
+                        midnight,
+                    )?,
+                    tokens_revoked_today: metrics_repo::tokens_revoked_since(c, midnight)?,
+                    active_sessions: metrics_repo::active_sessions(c, now)?,
+                    active_tokens: metrics_repo::active_tokens(c, now)?,
+                    failed_logins_today: audit_repo::count_since(c, event::LOGIN_FAILED, midnight)?,
+                })
+            })
+            .await
+    }
+}
