@@ -2,7 +2,7 @@
 
 use actix_web::{web, Resource};
 
-use crate::controllers::{admin, auth, fallback, health, sessions, two_factor};
+use crate::controllers::{admin, auth, fallback, health, sessions, two_factor, ws};
 
 fn resource(path: &str) -> Resource {
     web::resource(path).default_service(web::to(fallback::method_not_allowed))
@@ -28,6 +28,12 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             resource("/admin/users/{id}/2fa")
                 .route(web::delete().to(admin::two_factor::reset_two_factor)),
         )
+        .service(
+            resource("/admin/notifications")
+                .route(web::post().to(admin::notifications::send_notification)),
+        )
+        .service(resource("/api/ws/token").route(web::post().to(ws::issue_ticket)))
+        .service(resource("/ws").route(web::get().to(ws::connect)))
         .service(resource("/health/live").route(web::get().to(health::live)))
         .service(resource("/health/ready").route(web::get().to(health::ready)));
 }

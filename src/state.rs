@@ -2,13 +2,16 @@
 
 use ipnet::IpNet;
 
+use crate::cluster::RedisLink;
 use crate::db::Db;
+use crate::realtime::{EventPublisher, Hub};
 use crate::services::auth::AuthService;
 use crate::services::rate_limit::LoginRateLimiter;
 use crate::services::session::SessionService;
 use crate::services::token::TokenService;
 use crate::services::two_factor::TwoFactorService;
 use crate::services::user::UserService;
+use crate::services::ws::WsService;
 
 /// Shared application state (cheap to clone: every service is a handle).
 #[derive(Clone)]
@@ -29,4 +32,14 @@ pub struct AppState {
     pub login_limiter: LoginRateLimiter,
     /// Proxies whose `X-Forwarded-For` is believed.
     pub trusted_proxies: Vec<IpNet>,
+    /// WebSocket tickets and admin notifications.
+    pub ws: WsService,
+    /// This instance's open WebSockets.
+    pub hub: Hub,
+    /// Announces session events (for callers outside the services, e.g. admin revocation).
+    pub events: EventPublisher,
+    /// The Redis link, when configured (readiness).
+    pub redis: Option<RedisLink>,
+    /// Whether session cookies carry `Secure`.
+    pub cookie_secure: bool,
 }

@@ -5,3 +5,4 @@ pub mod session;
 pub mod two_factor;
 pub mod user;
 pub mod validate;
+pub mod ws;

@@ -9,6 +9,7 @@ pub mod session;
 pub mod token;
 pub mod two_factor;
 pub mod user;
+pub mod ws;
 
 use crate::errors::{AppError, AppResult};
 

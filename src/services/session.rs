@@ -10,6 +10,7 @@ use crate::dto::auth::RevokedCounts;
 use crate::errors::{AppError, AppResult};
 use crate::models::token::reason;
 use crate::models::Session;
+use crate::realtime::EventPublisher;
 use crate::repositories::{session as session_repo, token as token_repo};
 use crate::util;
 
@@ -17,12 +18,22 @@ use crate::util;
 #[derive(Clone)]
 pub struct SessionService {
     db: Db,
+    events: EventPublisher,
 }
 
 impl SessionService {
     /// A service over `db`.
     pub fn new(db: Db) -> Self {
-        Self { db }
+        Self {
+            db,
+            events: EventPublisher::default(),
+        }
+    }
+
+    /// Announces revocations through `events` (WebSocket `session.revoked`).
+    pub fn with_events(mut self, events: EventPublisher) -> Self {
+        self.events = events;
+        self
     }
 
     /// The user's live sessions, newest first.
@@ -35,6 +46,7 @@ impl SessionService {
     /// Ends the caller's current session and every token in it.
     #[tracing::instrument(skip_all)]
     pub async fn logout(&self, principal: Principal, client: ClientMeta) -> AppResult<()> {
+        let (uid, sid) = (principal.user.id, principal.session_id);
         self.db
             .run(move |c| {
                 write_transaction(c, |c| {
@@ -54,7 +66,9 @@ impl SessionService {
                     )
                 })
             })
-            .await
+            .await?;
+        self.events.session_revoked(uid, sid, reason::LOGOUT);
+        Ok(())
     }
 
     /// Ends every session of the caller.
@@ -64,11 +78,13 @@ impl SessionService {
         principal: Principal,
         client: ClientMeta,
     ) -> AppResult<RevokedCounts> {
-        self.db
+        let uid = principal.user.id;
+        let (counts, ended) = self
+            .db
             .run(move |c| {
                 write_transaction(c, |c| {
                     let now = util::now();
-                    let uid = principal.user.id;
+                    let ended = live_session_ids(c, uid, None, now)?;
                     let revoked_sessions =
                         session_repo::revoke_all_for_user(c, uid, None, reason::LOGOUT_ALL, now)?;
                     let revoked_tokens =
@@ -85,13 +101,17 @@ impl SessionService {
                         details,
                         now,
                     )?;
-                    Ok(RevokedCounts {
+                    let counts = RevokedCounts {
                         revoked_sessions,
                         revoked_tokens,
-                    })
+                    };
+                    Ok((counts, ended))
                 })
             })
-            .await
+            .await?;
+        self.events
+            .sessions_revoked(uid, &ended, reason::LOGOUT_ALL);
+        Ok(counts)
     }
 
     /// Ends one of the caller's own live sessions; anything else is 404.
@@ -102,6 +122,7 @@ impl SessionService {
         session_id: i64,
         client: ClientMeta,
     ) -> AppResult<()> {
+        let uid = principal.user.id;
         self.db
             .run(move |c| {
                 write_transaction(c, |c| {
@@ -124,6 +145,23 @@ impl SessionService {
                     )
                 })
             })
-            .await
+            .await?;
+        self.events.session_revoked(uid, session_id, reason::LOGOUT);
+        Ok(())
     }
+}
+
+/// Ids of a user's live sessions (but `keep`), read in the revoking transaction
+/// so the announcement names exactly the sessions it ends.
+pub(crate) fn live_session_ids(
+    c: &mut crate::db::DbConnection,
+    user_id: i64,
+    keep: Option<i64>,
+    now: chrono::NaiveDateTime,
+) -> AppResult<Vec<i64>> {
+    Ok(session_repo::list_active_for_user(c, user_id, now)?
+        .into_iter()
+        .map(|s| s.id)
+        .filter(|id| Some(*id) != keep)
+        .collect())
 }

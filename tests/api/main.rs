@@ -5,6 +5,8 @@
 mod helpers;
 
 mod admin;
+mod cluster;
+mod cookies;
 mod errors;
 mod login;
 mod outage;
@@ -13,3 +15,5 @@ mod sessions;
 mod totp;
 mod two_factor;
 mod validate;
+mod ws;
+mod ws_client;

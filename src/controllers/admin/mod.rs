@@ -1,4 +1,5 @@
 //! `/admin/*`: handlers that require the `admin` role.
 
+pub mod notifications;
 pub mod two_factor;
 pub mod users;
