@@ -6,6 +6,7 @@
 pub mod events;
 pub mod registry;
 pub mod socket;
+mod sockets;
 
 pub use events::{Event, EventPublisher};
 pub use registry::{DropReason, Hub, HubConfig, SocketMeta};

@@ -2,7 +2,6 @@
 //! socket id, user and session, with bounded per-socket queues. Sending never
 //! blocks: a socket whose queue is full is a slow consumer and is dropped.
 
-use std::collections::HashMap;
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
@@ -10,6 +9,7 @@ use std::time::Duration;
 use chrono::NaiveDateTime;
 use tokio::sync::{mpsc, oneshot};
 
+use super::sockets::{Entry, Sockets};
 use crate::util;
 
 /// Why the server ended a socket (the `reason` label of `tokenward_ws_dropped_total`).
@@ -89,80 +89,6 @@ pub struct Connection {
     pub kill: oneshot::Receiver<DropReason>,
     /// Updated by the socket task on every inbound frame.
     pub last_seen: Arc<AtomicI64>,
-}
-
-struct Entry {
-    meta: SocketMeta,
-    connected_at: NaiveDateTime,
-    last_seen: Arc<AtomicI64>,
-    tx: mpsc::Sender<Arc<str>>,
-    kill: Option<oneshot::Sender<DropReason>>,
-}
-
-#[derive(Default)]
-struct Sockets {
-    by_id: HashMap<u64, Entry>,
-    /// Per user, in connection order (oldest first).
-    by_user: HashMap<i64, Vec<u64>>,
-    by_session: HashMap<i64, Vec<u64>>,
-    shutting_down: bool,
-}
-
-impl Sockets {
-    fn remove(&mut self, id: u64) -> Option<Entry> {
-        let entry = self.by_id.remove(&id)?;
-        for (map, key) in [
-            (&mut self.by_user, entry.meta.user_id),
-            (&mut self.by_session, entry.meta.session_id),
-        ] {
-            if let Some(ids) = map.get_mut(&key) {
-                ids.retain(|x| *x != id);
-                if ids.is_empty() {
-                    map.remove(&key);
-                }
-            }
-        }
-        Some(entry)
-    }
-
-    /// Removes `id` and tells its task why; counts the drop.
-    fn kill(&mut self, id: u64, reason: DropReason) {
-        if let Some(mut entry) = self.remove(id) {
-            if reason != DropReason::Shutdown {
-                metrics::counter!("tokenward_ws_dropped_total", "reason" => reason.label())
-                    .increment(1);
-            }
-            if let Some(tx) = entry.kill.take() {
-                let _ = tx.send(reason);
-            }
-        }
-    }
-
-    /// Queues `text` for `id`; a full queue drops the socket.
-    fn deliver(&mut self, id: u64, text: &Arc<str>) -> bool {
-        let Some(entry) = self.by_id.get(&id) else {
-            return false;
-        };
-        match entry.tx.try_send(text.clone()) {
-            Ok(()) => true,
-            Err(mpsc::error::TrySendError::Full(_)) => {
-                tracing::warn!(
-                    socket_id = id,
-                    "websocket send queue full; dropping slow consumer"
-                );
-                self.kill(id, DropReason::SlowConsumer);
-                false
-            }
-            Err(mpsc::error::TrySendError::Closed(_)) => {
-                self.remove(id);
-                false
-            }
-        }
-    }
-
-    fn deliver_all(&mut self, ids: Vec<u64>, text: &Arc<str>) -> usize {
-        ids.into_iter().filter(|id| self.deliver(*id, text)).count()
-    }
 }
 
 /// The registry (cheap to clone).

@@ -60,6 +60,8 @@ pub async fn serve(mut session: Session, stream: MessageStream, hub: Hub, mut co
     let idle = sleep(config.idle_timeout);
     tokio::pin!(idle);
     let end = loop {
+        // Inbound before outbound: a busy queue must never hide a live client's
+        // frames from the idle timer.
         tokio::select! {
             biased;
             killed = &mut conn.kill => break End::Killed(killed.unwrap_or(DropReason::Shutdown)),
@@ -71,14 +73,6 @@ pub async fn serve(mut session: Session, stream: MessageStream, hub: Hub, mut co
                     Err(_) => break End::Stalled,
                 }
             }
-            out = conn.outbox.recv() => match out {
-                Some(text) => {
-                    if let Err(end) = write(&mut session, &text).await {
-                        break end;
-                    }
-                }
-                None => break End::Gone,
-            },
             inbound = stream.recv() => {
                 conn.last_seen.store(now_ms(), Ordering::Relaxed);
                 idle.as_mut().reset(Instant::now() + config.idle_timeout);
@@ -94,6 +88,14 @@ pub async fn serve(mut session: Session, stream: MessageStream, hub: Hub, mut co
                     Some(Ok(_)) => {}
                 }
             }
+            out = conn.outbox.recv() => match out {
+                Some(text) => {
+                    if let Err(end) = write(&mut session, &text).await {
+                        break end;
+                    }
+                }
+                None => break End::Gone,
+            },
         }
     };
     finish(session, hub, conn, end).await;

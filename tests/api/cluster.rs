@@ -259,3 +259,76 @@ async fn a_redis_outage_leaves_both_instances_correct_and_they_recover() {
     }
     assert!(delivered, "events fan out again after Redis returns");
 }
+
+/// A private `redis-server --requirepass`, stopped on drop.
+struct PasswordRedis {
+    port: u16,
+    child: std::process::Child,
+}
+
+impl PasswordRedis {
+    fn start(test: &str, password: &str) -> Option<Self> {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .map(|a| a.port())
+            .ok()?;
+        let child = std::process::Command::new("redis-server")
+            .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
+            .args([
+                "--requirepass",
+                password,
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+            ])
+            .stdout(std::process::Stdio::null())
+            .spawn();
+        match child {
+            Ok(child) => Some(Self { port, child }),
+            Err(e) => {
+                if std::env::var("CI").as_deref() == Ok("true") {
+                    panic!("redis-server cannot be started under CI=true: {e}");
+                }
+                eprintln!("SKIPPED {test}: redis-server cannot be started: {e}");
+                None
+            }
+        }
+    }
+}
+
+impl Drop for PasswordRedis {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_password_in_the_redis_url_is_used_and_a_wrong_one_reads_as_down() {
+    let test = "a_password_in_the_redis_url_is_used_and_a_wrong_one_reads_as_down";
+    let Some(server) = PasswordRedis::start(test, "s3cret-pass") else {
+        return;
+    };
+    let port = server.port;
+    let up = eventually(Duration::from_secs(10), || async move {
+        TcpStream::connect(("127.0.0.1", port)).await.is_ok()
+    })
+    .await;
+    assert!(up, "redis-server listening");
+    let good = spawn_app_with(Backend::Sqlite, |s| {
+        s.redis_url = Some(format!("redis://:s3cret-pass@127.0.0.1:{port}").into());
+    })
+    .await;
+    let wrong = spawn_app_with(Backend::Sqlite, |s| {
+        s.redis_url = Some(format!("redis://:wrong-pass@127.0.0.1:{port}").into());
+    })
+    .await;
+    let within = Duration::from_secs(10);
+    assert!(eventually(within, || async { ready(&good).await == StatusCode::OK }).await);
+    assert_eq!(ready(&wrong).await, StatusCode::SERVICE_UNAVAILABLE);
+    // Serving goes on without Redis all the same.
+    let t = wrong.admin().await;
+    let _ws = wrong.ws_open(&t.access).await;
+    drop(server);
+}
