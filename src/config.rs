@@ -77,8 +77,22 @@ pub struct Settings {
     pub encryption_key: Option<SecretString>,
     /// Where the generated encryption key lives when none is configured.
     pub encryption_key_file: PathBuf,
-    /// Redis URL (accepted for forward compatibility; shared state lives in the database).
+    /// Redis URL: enables event fan-out, cross-instance tickets and shared rate limits.
     pub redis_url: Option<SecretString>,
+    /// Prefix of every Redis key and channel (instances that share state share it).
+    pub redis_prefix: String,
+    /// Deadline of one Redis command or connection attempt, milliseconds.
+    pub redis_timeout_ms: u64,
+    /// WebSocket ping period, milliseconds.
+    pub ws_ping_interval_ms: u64,
+    /// A socket silent for this long is dropped, milliseconds.
+    pub ws_idle_timeout_ms: u64,
+    /// Open sockets per user; the oldest is closed past it.
+    pub ws_max_per_user: usize,
+    /// Messages queued per socket before it counts as a slow consumer.
+    pub ws_send_queue: usize,
+    /// How often open sockets' sessions are re-checked in the database, milliseconds; 0 disables.
+    pub ws_session_check_ms: u64,
     /// Proxies whose `X-Forwarded-For` is believed.
     pub trusted_proxies: Vec<IpNet>,
     /// Cleanup schedule (6 fields, seconds first); empty disables.
@@ -137,6 +151,13 @@ impl Default for Settings {
             encryption_key: None,
             encryption_key_file: PathBuf::from("data/tokenward.key"),
             redis_url: None,
+            redis_prefix: "tokenward:".into(),
+            redis_timeout_ms: 500,
+            ws_ping_interval_ms: 30_000,
+            ws_idle_timeout_ms: 60_000,
+            ws_max_per_user: 10,
+            ws_send_queue: 64,
+            ws_session_check_ms: 10_000,
             trusted_proxies: Vec::new(),
             cleanup_cron: "0 0 * * * *".into(),
             cleanup_batch_size: 5000,
@@ -241,6 +262,21 @@ impl Settings {
         if let Some(v) = env("TOKENWARD_REDIS_URL") {
             self.redis_url = Some(v).filter(|v| !v.is_empty()).map(Into::into);
         }
+        if let Some(v) = env("TOKENWARD_REDIS_PREFIX") {
+            self.redis_prefix = v;
+        }
+        parse_env("TOKENWARD_REDIS_TIMEOUT_MS", &mut self.redis_timeout_ms)?;
+        parse_env(
+            "TOKENWARD_WS_PING_INTERVAL_MS",
+            &mut self.ws_ping_interval_ms,
+        )?;
+        parse_env("TOKENWARD_WS_IDLE_TIMEOUT_MS", &mut self.ws_idle_timeout_ms)?;
+        parse_env("TOKENWARD_WS_MAX_PER_USER", &mut self.ws_max_per_user)?;
+        parse_env("TOKENWARD_WS_SEND_QUEUE", &mut self.ws_send_queue)?;
+        parse_env(
+            "TOKENWARD_WS_SESSION_CHECK_MS",
+            &mut self.ws_session_check_ms,
+        )?;
         if let Some(v) = env("TOKENWARD_TRUSTED_PROXIES") {
             self.trusted_proxies = list(&v)
                 .map(parse_cidr)
@@ -349,6 +385,31 @@ impl Settings {
         }
         if !(1..=36_500).contains(&self.audit_retention_days) {
             return Err("TOKENWARD_AUDIT_RETENTION_DAYS must be between 1 and 36500".into());
+        }
+        if self.ws_ping_interval_ms == 0 || self.ws_idle_timeout_ms <= self.ws_ping_interval_ms {
+            return Err(
+                "TOKENWARD_WS_IDLE_TIMEOUT_MS must be longer than TOKENWARD_WS_PING_INTERVAL_MS (both above 0)"
+                    .into(),
+            );
+        }
+        if self.ws_max_per_user == 0 || self.ws_send_queue == 0 {
+            return Err(
+                "TOKENWARD_WS_MAX_PER_USER and TOKENWARD_WS_SEND_QUEUE must be at least 1".into(),
+            );
+        }
+        for origin in &self.cors_origins {
+            let rest = origin
+                .strip_prefix("https://")
+                .or_else(|| origin.strip_prefix("http://"));
+            let ok = rest.is_some_and(|r| !r.is_empty() && !r.contains(['/', '*', ' ']));
+            if !ok {
+                return Err(format!(
+                    "TOKENWARD_CORS_ORIGINS: {origin:?} is not an origin like https://app.example.com"
+                ));
+            }
+        }
+        if !(10..=10_000).contains(&self.redis_timeout_ms) {
+            return Err("TOKENWARD_REDIS_TIMEOUT_MS must be between 10 and 10000".into());
         }
         if self.max_body_bytes < 1024 {
             return Err("TOKENWARD_MAX_BODY_BYTES must be at least 1024".into());

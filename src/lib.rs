@@ -3,6 +3,7 @@
 //! SQLite or PostgreSQL.
 
 pub mod cli;
+pub mod cluster;
 pub mod config;
 pub mod controllers;
 pub mod db;
@@ -12,6 +13,7 @@ pub mod jobs;
 pub mod metrics;
 pub mod middleware;
 pub mod models;
+pub mod realtime;
 pub mod repositories;
 pub mod routes;
 pub mod security;

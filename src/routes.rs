@@ -2,7 +2,7 @@
 
 use actix_web::{web, Resource};
 
-use crate::controllers::{admin, auth, fallback, health, oauth, sessions, two_factor};
+use crate::controllers::{admin, auth, fallback, health, oauth, sessions, two_factor, ws};
 
 fn resource(path: &str) -> Resource {
     web::resource(path).default_service(web::to(fallback::method_not_allowed))
@@ -35,6 +35,12 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(resource("/.well-known/jwks.json").route(web::get().to(oauth::jwks)))
         .service(resource("/oauth/introspect").route(web::post().to(oauth::introspect)))
         .service(resource("/oauth/revoke").route(web::post().to(oauth::revoke)))
+        .service(
+            resource("/admin/notifications")
+                .route(web::post().to(admin::notifications::send_notification)),
+        )
+        .service(resource("/api/ws/token").route(web::post().to(ws::issue_ticket)))
+        .service(resource("/ws").route(web::get().to(ws::connect)))
         .service(resource("/health/live").route(web::get().to(health::live)))
         .service(resource("/health/ready").route(web::get().to(health::ready)))
         .service(resource("/metrics").route(web::get().to(health::metrics)))

@@ -6,15 +6,18 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use actix_web::dev::{Server, ServerHandle};
-use actix_web::middleware::from_fn;
+use actix_web::middleware::{from_fn, Condition};
 use actix_web::{web, App, HttpServer};
 use secrecy::ExposeSecret;
 
+use crate::cluster::RedisLink;
 use crate::config::Settings;
 use crate::controllers::fallback;
 use crate::db::{self, build_pool, ConnectionManager, DatabaseUrl, Db, DbPool};
 use crate::jobs;
+use crate::middleware::cors::{cors, cors_errors};
 use crate::middleware::request_id::request_context;
+use crate::realtime::{EventPublisher, Hub, HubConfig};
 use crate::routes;
 use crate::security::crypto::Cipher;
 use crate::security::{hashing, password};
@@ -30,6 +33,7 @@ use crate::services::token::{Lifetimes, TokenService};
 use crate::services::two_factor::{TotpSettings, TwoFactorService};
 use crate::services::user::{self, UserService};
 use crate::services::validation_cache::ValidationCache;
+use crate::services::ws::WsService;
 use crate::state::AppState;
 
 /// Why the server could not start (printed as is).
@@ -119,6 +123,35 @@ pub struct Application {
     port: u16,
     server: Server,
     scheduler: Option<tokio_cron_scheduler::JobScheduler>,
+    hub: Hub,
+}
+
+/// The Redis link (when configured), connected once and then supervised.
+async fn redis_link(settings: &Settings) -> Result<Option<RedisLink>, StartupError> {
+    let Some(url) = &settings.redis_url else {
+        return Ok(None);
+    };
+    let timeout = Duration::from_millis(settings.redis_timeout_ms);
+    let link = RedisLink::open(url.expose_secret(), &settings.redis_prefix, timeout)?;
+    link.warm_up().await;
+    link.spawn_supervisor();
+    Ok(Some(link))
+}
+
+/// Waits for Ctrl-C or SIGTERM.
+async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        if let Ok(mut term) = signal(SignalKind::terminate()) {
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => {}
+                _ = term.recv() => {}
+            }
+            return;
+        }
+    }
+    let _ = tokio::signal::ctrl_c().await;
 }
 
 impl Application {
@@ -158,6 +191,20 @@ impl Application {
             threshold: settings.lockout_threshold,
             seconds: settings.lockout_seconds,
         };
+        let redis = redis_link(&settings).await?;
+        let hub = Hub::new(HubConfig {
+            max_per_user: settings.ws_max_per_user,
+            queue: settings.ws_send_queue,
+            ping_interval: Duration::from_millis(settings.ws_ping_interval_ms),
+            idle_timeout: Duration::from_millis(settings.ws_idle_timeout_ms),
+        });
+        let events = EventPublisher::new(hub.clone(), redis.clone());
+        events.spawn_subscriber();
+        let ws = WsService::new(db.clone(), redis.clone(), events.clone());
+        ws.spawn_session_check(
+            hub.clone(),
+            Duration::from_millis(settings.ws_session_check_ms),
+        );
         let state = AppState {
             db: db.clone(),
             auth: AuthService::new(
@@ -166,8 +213,9 @@ impl Application {
                 lockout,
                 settings.bcrypt_cost,
                 dummy_hash,
-            ),
-            sessions: SessionService::new(db.clone(), tokens.clone()),
+            )
+            .with_events(events.clone()),
+            sessions: SessionService::new(db.clone(), tokens.clone()).with_events(events.clone()),
             oauth: OAuthService::new(db.clone(), tokens.clone()),
             metrics: MetricsService::new(db.clone()),
             users: UserService::new(db.clone(), settings.bcrypt_cost),
@@ -180,11 +228,18 @@ impl Application {
                     issuer: settings.totp_issuer.clone(),
                     skew: settings.totp_skew,
                 },
-            ),
-            login_limiter: LoginRateLimiter::new(settings.login_rate_limit),
-            admin: AdminService::new(db.clone(), tokens.clone()),
+            )
+            .with_events(events.clone()),
+            login_limiter: LoginRateLimiter::new(settings.login_rate_limit)
+                .with_redis(redis.clone()),
+            admin: AdminService::new(db.clone(), tokens.clone()).with_events(events.clone()),
             tokens,
             trusted_proxies: settings.trusted_proxies.clone(),
+            ws,
+            hub: hub.clone(),
+            events,
+            redis,
+            cookie_secure: settings.cookie_secure,
         };
 
         let cleanup = CleanupService::new(db.clone(), CleanupPolicy::from_settings(&settings));
@@ -198,8 +253,11 @@ impl Application {
             .port();
         let data = web::Data::new(state);
         let limit = settings.max_body_bytes;
+        let origins = settings.cors_origins.clone();
         let mut server = HttpServer::new(move || {
             App::new()
+                .wrap(Condition::new(!origins.is_empty(), cors(&origins)))
+                .wrap(from_fn(cors_errors))
                 .wrap(from_fn(request_context))
                 .app_data(data.clone())
                 .app_data(web::PayloadConfig::new(limit))
@@ -218,7 +276,9 @@ impl Application {
                 .configure(routes::configure)
                 .default_service(web::to(fallback::not_found))
         })
-        .shutdown_timeout(10);
+        .shutdown_timeout(10)
+        // Signals are handled in `run_until_stopped`, which closes WebSockets first.
+        .disable_signals();
         if settings.workers > 0 {
             server = server.workers(settings.workers);
         }
@@ -231,7 +291,13 @@ impl Application {
             port,
             server,
             scheduler,
+            hub,
         })
+    }
+
+    /// This instance's WebSocket registry.
+    pub fn hub(&self) -> Hub {
+        self.hub.clone()
     }
 
     /// The bound port (useful with port 0).
@@ -244,14 +310,31 @@ impl Application {
         self.server.handle()
     }
 
-    /// Serves until stopped (Ctrl-C / SIGTERM or `handle().stop`).
+    /// Serves until stopped (Ctrl-C / SIGTERM or `handle().stop`). On a signal
+    /// every WebSocket is sent a close frame before the HTTP server drains.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        let served = self.server.await;
+        let handle = self.server.handle();
+        let hub = self.hub.clone();
+        let watcher = tokio::spawn(async move {
+            shutdown_signal().await;
+            let closed = hub.close_all();
+            tracing::info!(websockets = closed, "shutting down");
+            handle.stop(true).await;
+        });
+        let result = self.run_without_signals().await;
+        watcher.abort();
+        result
+    }
+
+    /// Serves until `handle().stop` (tests, embedding); signals are left alone.
+    pub async fn run_without_signals(self) -> std::io::Result<()> {
+        let result = self.server.await;
+        self.hub.close_all();
         if let Some(mut scheduler) = self.scheduler {
             if let Err(e) = scheduler.shutdown().await {
                 tracing::warn!(error = %e, "job scheduler did not shut down cleanly");
             }
         }
-        served
+        result
     }
 }

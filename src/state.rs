@@ -2,7 +2,9 @@
 
 use ipnet::IpNet;
 
+use crate::cluster::RedisLink;
 use crate::db::Db;
+use crate::realtime::{EventPublisher, Hub};
 use crate::services::admin::AdminService;
 use crate::services::auth::AuthService;
 use crate::services::oauth::OAuthService;
@@ -12,6 +14,7 @@ use crate::services::stats::MetricsService;
 use crate::services::token::TokenService;
 use crate::services::two_factor::TwoFactorService;
 use crate::services::user::UserService;
+use crate::services::ws::WsService;
 
 /// Shared application state (cheap to clone: every service is a handle).
 #[derive(Clone)]
@@ -38,4 +41,14 @@ pub struct AppState {
     pub admin: AdminService,
     /// Proxies whose `X-Forwarded-For` is believed.
     pub trusted_proxies: Vec<IpNet>,
+    /// WebSocket tickets and admin notifications.
+    pub ws: WsService,
+    /// This instance's open WebSockets.
+    pub hub: Hub,
+    /// Announces session events (for callers outside the services, e.g. admin revocation).
+    pub events: EventPublisher,
+    /// The Redis link, when configured (readiness).
+    pub redis: Option<RedisLink>,
+    /// Whether session cookies carry `Secure`.
+    pub cookie_secure: bool,
 }

@@ -2,10 +2,9 @@
 
 use actix_web::{web, HttpResponse};
 
+use super::cookies::{set_token_cookies, CookieTokens};
 use super::no_store;
-use crate::dto::auth::{
-    ChangePasswordRequest, LoginRequest, RefreshRequest, TokenResponse, ValidateResponse,
-};
+use crate::dto::auth::{ChangePasswordRequest, LoginRequest, TokenResponse, ValidateResponse};
 use crate::dto::two_factor::{ChallengeResponse, VerifyTwoFactorRequest};
 use crate::dto::user::{MeResponse, UserResponse};
 use crate::errors::AppResult;
@@ -13,6 +12,7 @@ use crate::middleware::auth::Authenticated;
 use crate::middleware::client::Client;
 use crate::middleware::json::ApiJson;
 use crate::middleware::rate_limit::LoginRateLimit;
+use crate::middleware::refresh::RefreshInput;
 use crate::services::auth::{Issued, LoginOutcome};
 use crate::state::AppState;
 
@@ -29,6 +29,26 @@ pub fn token_response(issued: Issued) -> HttpResponse {
     })
 }
 
+/// The token response, plus the HttpOnly cookies when `cookie` is set.
+pub fn token_response_for(issued: Issued, cookie: bool, state: &AppState) -> HttpResponse {
+    if !cookie {
+        return token_response(issued);
+    }
+    let (access, refresh) = (
+        issued.pair.access_token.clone(),
+        issued.pair.refresh_token.clone(),
+    );
+    let tokens = CookieTokens {
+        access: &access,
+        access_ttl: issued.pair.access_expires_in,
+        refresh: &refresh,
+        refresh_ttl: issued.pair.refresh_expires_in,
+    };
+    let mut resp = token_response(issued);
+    set_token_cookies(&mut resp, &tokens, state.cookie_secure);
+    resp
+}
+
 /// `POST /auth/login`
 pub async fn login(
     _: LoginRateLimit,
@@ -36,8 +56,9 @@ pub async fn login(
     Client(client): Client,
     ApiJson(body): ApiJson<LoginRequest>,
 ) -> AppResult<HttpResponse> {
+    let cookie = body.cookie;
     match state.auth.login(body, client).await? {
-        LoginOutcome::Tokens(issued) => Ok(token_response(*issued)),
+        LoginOutcome::Tokens(issued) => Ok(token_response_for(*issued, cookie, &state)),
         LoginOutcome::TwoFactor {
             challenge_token,
             expires_in,
@@ -57,21 +78,22 @@ pub async fn verify_two_factor(
     Client(client): Client,
     ApiJson(body): ApiJson<VerifyTwoFactorRequest>,
 ) -> AppResult<HttpResponse> {
+    let cookie = body.cookie;
     let issued = state
         .two_factor
         .verify(body.challenge_token, body.code, client)
         .await?;
-    Ok(token_response(issued))
+    Ok(token_response_for(issued, cookie, &state))
 }
 
 /// `POST /auth/refresh`
 pub async fn refresh(
     state: web::Data<AppState>,
     Client(client): Client,
-    ApiJson(body): ApiJson<RefreshRequest>,
+    input: RefreshInput,
 ) -> AppResult<HttpResponse> {
-    let issued = state.auth.refresh(body, client).await?;
-    Ok(token_response(issued))
+    let issued = state.auth.refresh(input.body, client).await?;
+    Ok(token_response_for(issued, input.from_cookie, &state))
 }
 
 /// `GET /auth/validate`

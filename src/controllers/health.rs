@@ -11,12 +11,19 @@ pub async fn live() -> HttpResponse {
     HttpResponse::Ok().json(json!({ "status": "ok" }))
 }
 
-/// `GET /health/ready`: the database answers (else 503).
+/// `GET /health/ready`: the database, and Redis when configured, answer (else 503).
 pub async fn ready(state: web::Data<AppState>) -> AppResult<HttpResponse> {
     if !state.db.ping().await {
         return Err(AppError::Unavailable);
     }
-    Ok(HttpResponse::Ok().json(json!({ "status": "ok", "database": "up" })))
+    let Some(redis) = &state.redis else {
+        return Ok(HttpResponse::Ok().json(json!({ "status": "ok", "database": "up" })));
+    };
+    if !redis.ping().await {
+        tracing::warn!("readiness: redis unreachable");
+        return Err(AppError::Unavailable);
+    }
+    Ok(HttpResponse::Ok().json(json!({ "status": "ok", "database": "up", "redis": "up" })))
 }
 
 /// `GET /metrics`: Prometheus text format.

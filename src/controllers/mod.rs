@@ -2,11 +2,13 @@
 
 pub mod admin;
 pub mod auth;
+pub mod cookies;
 pub mod fallback;
 pub mod health;
 pub mod oauth;
 pub mod sessions;
 pub mod two_factor;
+pub mod ws;
 
 use actix_web::http::header;
 use actix_web::HttpResponse;

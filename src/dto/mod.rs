@@ -8,3 +8,4 @@ pub mod session;
 pub mod two_factor;
 pub mod user;
 pub mod validate;
+pub mod ws;

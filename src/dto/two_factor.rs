@@ -31,6 +31,9 @@ pub struct VerifyTwoFactorRequest {
         custom(function = "super::validate::not_blank")
     )]
     pub code: String,
+    /// Also set HttpOnly cookies.
+    #[serde(default)]
+    pub cookie: bool,
 }
 
 /// `POST /auth/2fa/setup` answer.

@@ -1,7 +1,9 @@
 //! `Authenticated` and `Admin` extractors: every bearer-protected handler takes
-//! one of them first, so a missing or bad token wins over a bad body.
+//! one of them first, so a missing or bad token wins over a bad body. Without
+//! an `Authorization` header the HttpOnly `access_token` cookie is accepted,
+//! and then a state-changing request must carry `X-Requested-With: tokenward`.
 
-use actix_web::http::header;
+use actix_web::http::{header, Method};
 use actix_web::{web, FromRequest, HttpRequest};
 use futures_util::future::LocalBoxFuture;
 
@@ -37,9 +39,47 @@ fn bearer(req: &HttpRequest) -> Result<String, AppError> {
     Ok(token.to_string())
 }
 
+/// Name of the access-token cookie (cookie mode).
+pub const ACCESS_COOKIE: &str = "access_token";
+/// The CSRF header a cookie-authenticated state-changing request must carry.
+pub const CSRF_HEADER: &str = "x-requested-with";
+/// Its required value.
+pub const CSRF_VALUE: &str = "tokenward";
+
+/// The CSRF rule of cookie mode: safe methods pass, others need the header.
+pub fn csrf_check(req: &HttpRequest) -> Result<(), AppError> {
+    if matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS) {
+        return Ok(());
+    }
+    let sent = req
+        .headers()
+        .get(CSRF_HEADER)
+        .and_then(|v| v.to_str().ok())
+        .map(str::trim);
+    if sent.is_some_and(|v| v.eq_ignore_ascii_case(CSRF_VALUE)) {
+        Ok(())
+    } else {
+        Err(AppError::Forbidden)
+    }
+}
+
+/// The bearer token, or else the access cookie (checked against the CSRF rule).
+fn credential(req: &HttpRequest) -> Result<String, AppError> {
+    if req.headers().contains_key(header::AUTHORIZATION) {
+        return bearer(req);
+    }
+    match req.cookie(ACCESS_COOKIE) {
+        Some(c) if !c.value().is_empty() => {
+            csrf_check(req)?;
+            Ok(c.value().to_string())
+        }
+        _ => Err(AppError::TokenMissing),
+    }
+}
+
 fn authenticate(req: &HttpRequest) -> LocalBoxFuture<'static, Result<Principal, AppError>> {
     let state = req.app_data::<web::Data<AppState>>().cloned();
-    let token = bearer(req);
+    let token = credential(req);
     Box::pin(async move {
         let state = state.ok_or_else(|| AppError::internal("application state missing"))?;
         let token = token?;

@@ -88,26 +88,47 @@ impl<T: DeserializeOwned + Validate + 'static> FromRequest for ApiJson<T> {
         let body = web::Bytes::from_request(req, payload);
         Box::pin(async move {
             let bytes = body.await.map_err(|e| payload_error(&e))?;
-            if bytes.iter().all(u8::is_ascii_whitespace) {
-                return Err(AppError::InvalidRequest(
-                    "A JSON request body is required.".into(),
-                ));
-            }
-            if !json {
-                return Err(AppError::UnsupportedMediaType);
-            }
-            // Syntax first (trailing data included), then shape, so a body that is
-            // not JSON is always 400 and a JSON body of the wrong shape always 422.
-            let document: serde_json::Value = serde_json::from_slice(&bytes).map_err(|e| {
-                AppError::InvalidRequest(format!(
-                    "The request body is not valid JSON (line {}, column {}).",
-                    e.line(),
-                    e.column()
-                ))
-            })?;
-            let value: T = serde_path_to_error::deserialize(document).map_err(classify)?;
-            value.validate()?;
-            Ok(ApiJson(value))
+            parse_body(json, &bytes).map(ApiJson)
         })
     }
+}
+
+/// Parses and validates a JSON body read by hand (same answers as `ApiJson`).
+pub fn parse_body<T: DeserializeOwned + Validate>(json: bool, bytes: &[u8]) -> Result<T, AppError> {
+    parse_document(json, bytes).and_then(|document| parse_value(document))
+}
+
+/// The syntax half of `parse_body`: a JSON document or a 400/415.
+pub fn parse_document(json: bool, bytes: &[u8]) -> Result<serde_json::Value, AppError> {
+    if bytes.iter().all(u8::is_ascii_whitespace) {
+        return Err(AppError::InvalidRequest(
+            "A JSON request body is required.".into(),
+        ));
+    }
+    if !json {
+        return Err(AppError::UnsupportedMediaType);
+    }
+    // Syntax first (trailing data included), then shape, so a body that is
+    // not JSON is always 400 and a JSON body of the wrong shape always 422.
+    serde_json::from_slice(bytes).map_err(|e| {
+        AppError::InvalidRequest(format!(
+            "The request body is not valid JSON (line {}, column {}).",
+            e.line(),
+            e.column()
+        ))
+    })
+}
+
+/// The shape half of `parse_body`: a typed, validated value or a 422.
+pub fn parse_value<T: DeserializeOwned + Validate>(
+    document: serde_json::Value,
+) -> Result<T, AppError> {
+    let value: T = serde_path_to_error::deserialize(document).map_err(classify)?;
+    value.validate()?;
+    Ok(value)
+}
+
+/// True when the request says its body is JSON.
+pub fn declares_json(req: &HttpRequest) -> bool {
+    is_json(req)
 }

@@ -3,6 +3,8 @@
 
 pub mod auth;
 pub mod client;
+pub mod cors;
 pub mod json;
 pub mod rate_limit;
+pub mod refresh;
 pub mod request_id;

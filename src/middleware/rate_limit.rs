@@ -1,10 +1,10 @@
 //! `LoginRateLimit`: an extractor placed first in login and verify-2fa, so a
 //! client over its per-IP budget gets 429 before any work is done.
 
-use std::future::{ready, Ready};
 use std::net::IpAddr;
 
 use actix_web::{web, FromRequest, HttpRequest};
+use futures_util::future::LocalBoxFuture;
 
 use super::client::client_ip;
 use crate::errors::AppError;
@@ -16,11 +16,11 @@ pub struct LoginRateLimit;
 
 impl FromRequest for LoginRateLimit {
     type Error = AppError;
-    type Future = Ready<Result<Self, AppError>>;
+    type Future = LocalBoxFuture<'static, Result<Self, AppError>>;
 
     fn from_request(req: &HttpRequest, _: &mut actix_web::dev::Payload) -> Self::Future {
-        let Some(state) = req.app_data::<web::Data<AppState>>() else {
-            return ready(Err(AppError::internal("application state missing")));
+        let Some(state) = req.app_data::<web::Data<AppState>>().cloned() else {
+            return Box::pin(async { Err(AppError::internal("application state missing")) });
         };
         let forwarded = req
             .headers()
@@ -31,10 +31,13 @@ impl FromRequest for LoginRateLimit {
             forwarded,
             &state.trusted_proxies,
         );
-        let checked = state.login_limiter.check(ip);
-        if checked.is_err() {
-            crate::metrics::login("rate_limited");
-        }
-        ready(checked.map(|()| LoginRateLimit))
+        Box::pin(async move {
+            let checked = state.login_limiter.check_shared(ip).await;
+            if checked.is_err() {
+                crate::metrics::login("rate_limited");
+            }
+            checked?;
+            Ok(LoginRateLimit)
+        })
     }
 }

@@ -13,6 +13,8 @@ pub mod kind {
     pub const REFRESH: &str = "refresh";
     /// An opaque second-factor login challenge.
     pub const CHALLENGE: &str = "challenge";
+    /// An opaque single-use WebSocket ticket.
+    pub const WS: &str = "ws";
 }
 
 /// Values of `revoked_reason`.

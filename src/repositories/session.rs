@@ -108,3 +108,17 @@ pub fn touch(
     .set(dsl::last_seen_at.eq(now))
     .execute(conn)
 }
+
+/// Among `ids`, the sessions that are revoked or past their end (the WebSocket
+/// sweep closes their sockets).
+pub fn find_ended_among(
+    conn: &mut DbConnection,
+    ids: &[i64],
+    now: NaiveDateTime,
+) -> QueryResult<Vec<Session>> {
+    dsl::sessions
+        .filter(dsl::id.eq_any(ids))
+        .filter(dsl::revoked.eq(true).or(dsl::expires_at.le(now)))
+        .select(Session::as_select())
+        .load(conn)
+}

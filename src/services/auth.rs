@@ -13,6 +13,7 @@ use crate::dto::auth::{ChangePasswordRequest, LoginRequest, RefreshRequest};
 use crate::errors::{AppError, AppResult};
 use crate::models::token::{kind, reason};
 use crate::models::{NewSession, NewToken, User};
+use crate::realtime::EventPublisher;
 use crate::repositories::{session as session_repo, token as token_repo, user as user_repo};
 use crate::security::hashing::{opaque_token, token_hash};
 use crate::security::password::{self, MAX_PASSWORD_BYTES};
@@ -65,11 +66,12 @@ pub struct AuthService {
     bcrypt_cost: u32,
     /// Verified against when the email is unknown, so both cost the same.
     dummy_hash: Arc<String>,
+    events: EventPublisher,
 }
 
 enum RefreshOutcome {
     Issued(Box<Issued>),
-    Reused,
+    Reused { user_id: i64, session_id: i64 },
 }
 
 impl AuthService {
@@ -87,7 +89,14 @@ impl AuthService {
             lockout,
             bcrypt_cost,
             dummy_hash: Arc::new(dummy_hash),
+            events: EventPublisher::default(),
         }
+    }
+
+    /// Announces logins and revocations through `events` (WebSocket).
+    pub fn with_events(mut self, events: EventPublisher) -> Self {
+        self.events = events;
+        self
     }
 
     /// Password login: a new session with an access and a refresh token, or a
@@ -171,12 +180,15 @@ impl AuthService {
         }
         let tokens = self.tokens.clone();
         let device = req.device_name.filter(|d| !d.trim().is_empty());
+        let (ip, agent) = (client.ip.clone(), client.user_agent.clone());
         let issued = self
             .db
             .run(move |c| {
                 write_transaction(c, |c| start_session(c, &tokens, user, device, &client))
             })
             .await?;
+        self.events
+            .session_created(issued.user.id, issued.session_id, ip, agent);
         Ok(LoginOutcome::Tokens(Box::new(issued)))
     }
 
@@ -213,8 +225,13 @@ impl AuthService {
                 crate::metrics::tokens_revoked(reason::ROTATED, 1);
                 Ok(*issued)
             }
-            RefreshOutcome::Reused => {
+            RefreshOutcome::Reused {
+                user_id,
+                session_id,
+            } => {
                 self.tokens.revocations_happened();
+                self.events
+                    .session_revoked(user_id, session_id, reason::REUSE);
                 Err(AppError::TokenReused)
             }
         }
@@ -239,13 +256,16 @@ impl AuthService {
         let new_hash = cpu(move || password::hash(&new, cost))
             .await?
             .map_err(|e| AppError::internal(format!("bcrypt failed: {e}")))?;
-        self.db
+        let uid = principal.user.id;
+        let ended = self
+            .db
             .run(move |c| {
                 write_transaction(c, |c| {
                     let now = util::now();
                     let user = &principal.user;
                     let keep = Some(principal.session_id);
                     user_repo::update_password(c, user.id, &new_hash, now)?;
+                    let ended = super::session::live_session_ids(c, user.id, keep, now)?;
                     let sessions = session_repo::revoke_all_for_user(
                         c,
                         user.id,
@@ -264,11 +284,14 @@ impl AuthService {
                         &client,
                         details,
                         now,
-                    )
+                    )?;
+                    Ok(ended)
                 })
             })
             .await?;
         self.tokens.revocations_happened();
+        self.events
+            .sessions_revoked(uid, &ended, reason::PASSWORD_CHANGE);
         Ok(())
     }
 }
@@ -453,5 +476,8 @@ fn reuse_detected(
         now,
     )?;
     tracing::warn!(session_id, "refresh token reuse detected; session revoked");
-    Ok(RefreshOutcome::Reused)
+    Ok(RefreshOutcome::Reused {
+        user_id: user.id,
+        session_id,
+    })
 }

@@ -14,6 +14,7 @@ pub mod token;
 pub mod two_factor;
 pub mod user;
 pub mod validation_cache;
+pub mod ws;
 
 use crate::errors::{AppError, AppResult};
 

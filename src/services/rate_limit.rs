@@ -1,5 +1,7 @@
 //! Per-client-IP rate limit for login and verify-2fa (GCRA via `governor`):
-//! a burst of `per_minute` requests, refilled evenly over a minute.
+//! a burst of `per_minute` requests, refilled evenly over a minute. With Redis
+//! the count is shared by every instance (a fixed one-minute window, INCR +
+//! EXPIRE); when Redis does not answer, the in-process limiter decides.
 
 use std::net::IpAddr;
 use std::num::NonZeroU32;
@@ -8,6 +10,7 @@ use std::sync::Arc;
 use governor::clock::{Clock, DefaultClock};
 use governor::{DefaultKeyedRateLimiter, Quota};
 
+use crate::cluster::RedisLink;
 use crate::errors::{AppError, AppResult};
 
 /// Keys tracked before stale ones are swept.
@@ -18,6 +21,8 @@ const SWEEP_ABOVE: usize = 10_000;
 pub struct LoginRateLimiter {
     inner: Option<Arc<DefaultKeyedRateLimiter<IpAddr>>>,
     clock: DefaultClock,
+    per_minute: u32,
+    redis: Option<RedisLink>,
 }
 
 impl LoginRateLimiter {
@@ -28,6 +33,47 @@ impl LoginRateLimiter {
         Self {
             inner,
             clock: DefaultClock::default(),
+            per_minute,
+            redis: None,
+        }
+    }
+
+    /// Shares the counts through Redis.
+    pub fn with_redis(mut self, redis: Option<RedisLink>) -> Self {
+        self.redis = redis;
+        self
+    }
+
+    /// Counts one request from `ip` in the shared window when Redis answers,
+    /// else in this process.
+    pub async fn check_shared(&self, ip: Option<IpAddr>) -> AppResult<()> {
+        let (Some(link), Some(addr), true) = (&self.redis, ip, self.inner.is_some()) else {
+            return self.check(ip);
+        };
+        let now = chrono::Utc::now().timestamp();
+        let window = now.div_euclid(60);
+        let key = link.key(&format!("rl:login:{}:{window}", addr.to_canonical()));
+        let counted = link
+            .run(|mut c| async move {
+                let (n,): (u64,) = redis::pipe()
+                    .atomic()
+                    .cmd("INCR")
+                    .arg(&key)
+                    .cmd("EXPIRE")
+                    .arg(&key)
+                    .arg(61)
+                    .ignore()
+                    .query_async(&mut c)
+                    .await?;
+                Ok(n)
+            })
+            .await;
+        match counted {
+            Some(n) if n > u64::from(self.per_minute) => Err(AppError::TooManyRequests {
+                retry_after: u64::try_from(60 - now.rem_euclid(60)).unwrap_or(60),
+            }),
+            Some(_) => Ok(()),
+            None => self.check(ip),
         }
     }
 

@@ -10,6 +10,7 @@ use crate::dto::auth::RevokedCounts;
 use crate::errors::{AppError, AppResult};
 use crate::models::token::reason;
 use crate::models::Session;
+use crate::realtime::EventPublisher;
 use crate::repositories::{session as session_repo, token as token_repo};
 use crate::util;
 
@@ -18,12 +19,23 @@ use crate::util;
 pub struct SessionService {
     db: Db,
     tokens: TokenService,
+    events: EventPublisher,
 }
 
 impl SessionService {
     /// A service over `db`; `tokens` is told about every revocation.
     pub fn new(db: Db, tokens: TokenService) -> Self {
-        Self { db, tokens }
+        Self {
+            db,
+            tokens,
+            events: EventPublisher::default(),
+        }
+    }
+
+    /// Announces revocations through `events` (WebSocket `session.revoked`).
+    pub fn with_events(mut self, events: EventPublisher) -> Self {
+        self.events = events;
+        self
     }
 
     /// The user's live sessions, newest first.
@@ -36,6 +48,7 @@ impl SessionService {
     /// Ends the caller's current session and every token in it.
     #[tracing::instrument(skip_all)]
     pub async fn logout(&self, principal: Principal, client: ClientMeta) -> AppResult<()> {
+        let (uid, sid) = (principal.user.id, principal.session_id);
         self.db
             .run(move |c| {
                 write_transaction(c, |c| {
@@ -58,6 +71,7 @@ impl SessionService {
             })
             .await?;
         self.tokens.revocations_happened();
+        self.events.session_revoked(uid, sid, reason::LOGOUT);
         Ok(())
     }
 
@@ -68,12 +82,13 @@ impl SessionService {
         principal: Principal,
         client: ClientMeta,
     ) -> AppResult<RevokedCounts> {
-        let counts = self
+        let uid = principal.user.id;
+        let (counts, ended) = self
             .db
             .run(move |c| {
                 write_transaction(c, |c| {
                     let now = util::now();
-                    let uid = principal.user.id;
+                    let ended = live_session_ids(c, uid, None, now)?;
                     let revoked_sessions =
                         session_repo::revoke_all_for_user(c, uid, None, reason::LOGOUT_ALL, now)?;
                     let revoked_tokens =
@@ -91,14 +106,17 @@ impl SessionService {
                         details,
                         now,
                     )?;
-                    Ok(RevokedCounts {
+                    let counts = RevokedCounts {
                         revoked_sessions,
                         revoked_tokens,
-                    })
+                    };
+                    Ok((counts, ended))
                 })
             })
             .await?;
         self.tokens.revocations_happened();
+        self.events
+            .sessions_revoked(uid, &ended, reason::LOGOUT_ALL);
         Ok(counts)
     }
 
@@ -110,6 +128,7 @@ impl SessionService {
         session_id: i64,
         client: ClientMeta,
     ) -> AppResult<()> {
+        let uid = principal.user.id;
         self.db
             .run(move |c| {
                 write_transaction(c, |c| {
@@ -135,6 +154,22 @@ impl SessionService {
             })
             .await?;
         self.tokens.revocations_happened();
+        self.events.session_revoked(uid, session_id, reason::LOGOUT);
         Ok(())
     }
+}
+
+/// Ids of a user's live sessions (but `keep`), read in the revoking transaction
+/// so the announcement names exactly the sessions it ends.
+pub(crate) fn live_session_ids(
+    c: &mut crate::db::DbConnection,
+    user_id: i64,
+    keep: Option<i64>,
+    now: chrono::NaiveDateTime,
+) -> AppResult<Vec<i64>> {
+    Ok(session_repo::list_active_for_user(c, user_id, now)?
+        .into_iter()
+        .map(|s| s.id)
+        .filter(|id| Some(*id) != keep)
+        .collect())
 }

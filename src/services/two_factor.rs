@@ -13,6 +13,7 @@ use crate::db::{write_transaction, Db, DbConnection};
 use crate::errors::{AppError, AppResult};
 use crate::models::token::{kind, reason};
 use crate::models::User;
+use crate::realtime::EventPublisher;
 use crate::repositories::{recovery_code as code_repo, token as token_repo, user as user_repo};
 use crate::security::crypto::Cipher;
 use crate::security::hashing::token_hash;
@@ -51,6 +52,7 @@ pub struct TwoFactorService {
     cipher: Arc<Cipher>,
     lockout: Lockout,
     settings: TotpSettings,
+    events: EventPublisher,
 }
 
 /// Which kind of code was accepted.
@@ -80,7 +82,14 @@ impl TwoFactorService {
             cipher,
             lockout,
             settings,
+            events: EventPublisher::default(),
         }
+    }
+
+    /// Announces logins through `events` (WebSocket `session.created`).
+    pub fn with_events(mut self, events: EventPublisher) -> Self {
+        self.events = events;
+        self
     }
 
     /// Generates a new secret for the caller (inactive until `enable`).
@@ -252,6 +261,7 @@ impl TwoFactorService {
         client: ClientMeta,
     ) -> AppResult<Issued> {
         let hash = token_hash(&challenge);
+        let (ip, agent) = (client.ip.clone(), client.user_agent.clone());
         let this = self.clone();
         let outcome = self
             .db
@@ -260,6 +270,8 @@ impl TwoFactorService {
         match outcome {
             VerifyOutcome::Issued(issued) => {
                 crate::metrics::login("success");
+                self.events
+                    .session_created(issued.user.id, issued.session_id, ip, agent);
                 Ok(*issued)
             }
             VerifyOutcome::Refused(e) => {

@@ -143,6 +143,8 @@ pub struct TestApp {
     pub client: reqwest::Client,
     pub settings: Settings,
     pub handle: actix_web::dev::ServerHandle,
+    /// The instance's WebSocket registry (tests poll its counts).
+    pub hub: tokenward::realtime::Hub,
     // Last field: dropped after the server handle.
     pub db: std::sync::Arc<TestDatabase>,
 }
@@ -173,7 +175,8 @@ pub async fn start(db: std::sync::Arc<TestDatabase>, settings: Settings) -> Test
         .expect("app builds");
     let address = format!("http://127.0.0.1:{}", app.port());
     let handle = app.handle();
-    tokio::spawn(app.run_until_stopped());
+    let hub = app.hub();
+    tokio::spawn(app.run_without_signals());
     TestApp {
         address,
         client: reqwest::Client::builder()
@@ -183,6 +186,7 @@ pub async fn start(db: std::sync::Arc<TestDatabase>, settings: Settings) -> Test
             .unwrap(),
         settings,
         handle,
+        hub,
         db,
     }
 }
@@ -193,6 +197,7 @@ impl TestApp {
     }
 
     pub async fn stop(&self) {
+        self.hub.close_all();
         self.handle.stop(true).await;
     }
 

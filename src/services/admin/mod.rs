@@ -7,6 +7,7 @@ mod tokens;
 mod users;
 
 use crate::db::Db;
+use crate::realtime::EventPublisher;
 use crate::services::token::TokenService;
 
 /// Admin operations (the caller's role is checked by the `Admin` extractor).
@@ -15,11 +16,23 @@ pub struct AdminService {
     db: Db,
     /// Told about every revocation and account change, so cached validations go.
     tokens: TokenService,
+    /// Pushes `session.revoked` to the sockets of sessions an admin ends.
+    events: EventPublisher,
 }
 
 impl AdminService {
     /// A service over `db`.
     pub fn new(db: Db, tokens: TokenService) -> Self {
-        Self { db, tokens }
+        Self {
+            db,
+            tokens,
+            events: EventPublisher::default(),
+        }
+    }
+
+    /// Announces revocations through `events` (WebSocket).
+    pub fn with_events(mut self, events: EventPublisher) -> Self {
+        self.events = events;
+        self
     }
 }

@@ -47,6 +47,7 @@ impl AdminService {
                     let now = util::now();
                     let user = user_repo::find_by_id(c, user_id)?.ok_or(AppError::NotFound)?;
                     let why = reason::ADMIN;
+                    let ended = crate::services::session::live_session_ids(c, user_id, None, now)?;
                     let revoked_sessions =
                         session_repo::revoke_all_for_user(c, user_id, None, why, now)?;
                     let revoked_tokens = token_repo::revoke_by_user(c, user_id, None, why, now)?;
@@ -64,14 +65,19 @@ impl AdminService {
                         now,
                     )?;
                     crate::metrics::tokens_revoked(reason::ADMIN, revoked_tokens);
-                    Ok(RevokedCounts {
-                        revoked_sessions,
-                        revoked_tokens,
-                    })
+                    Ok((
+                        RevokedCounts {
+                            revoked_sessions,
+                            revoked_tokens,
+                        },
+                        ended,
+                    ))
                 })
             })
             .await?;
         self.tokens.revocations_happened();
+        let (counts, ended) = counts;
+        self.events.sessions_revoked(user_id, &ended, reason::ADMIN);
         Ok(counts)
     }
 

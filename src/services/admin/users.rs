@@ -101,8 +101,10 @@ impl AdminService {
                             "full_name": changes.full_name,
                         },
                     });
+                    let mut ended = Vec::new();
                     if changes.is_active == Some(false) {
                         let why = reason::USER_DISABLED;
+                        ended = crate::services::session::live_session_ids(c, id, None, now)?;
                         let sessions = session_repo::revoke_all_for_user(c, id, None, why, now)?;
                         let tokens = token_repo::revoke_by_user(c, id, None, why, now)?;
                         crate::metrics::tokens_revoked(why, tokens);
@@ -110,12 +112,15 @@ impl AdminService {
                         details["revoked_tokens"] = json!(tokens);
                     }
                     audit::record(c, event::USER_UPDATED, Some(&user), &client, details, now)?;
-                    Ok(user)
+                    Ok((user, ended))
                 })
             })
             .await?;
         // Roles and is_active are part of every cached validation.
         self.tokens.revocations_happened();
+        let (user, ended) = user;
+        self.events
+            .sessions_revoked(id, &ended, reason::USER_DISABLED);
         Ok(user)
     }
 

@@ -1,0 +1,61 @@
+//! WebSocket ticket and admin notification bodies.
+
+use serde::{Deserialize, Serialize};
+use validator::Validate;
+
+use crate::errors::AppError;
+
+/// `POST /api/ws/token` answer.
+#[derive(Debug, Serialize)]
+pub struct WsTicketResponse {
+    /// Single-use ticket for `GET /ws?token=...`.
+    pub token: String,
+    /// Seconds it stays valid.
+    pub expires_in: i64,
+}
+
+/// `GET /ws` query.
+#[derive(Debug, Deserialize)]
+pub struct WsQuery {
+    /// The ticket.
+    pub token: Option<String>,
+}
+
+/// A user id as JSON may carry it: a decimal string (the contract) or a number.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(untagged)]
+pub enum IdInput {
+    /// `"42"`.
+    Text(String),
+    /// `42`.
+    Number(i64),
+}
+
+/// `POST /admin/notifications`.
+#[derive(Debug, Deserialize, Validate)]
+#[serde(deny_unknown_fields)]
+pub struct NotificationRequest {
+    /// Recipient; every connected user when absent.
+    pub user_id: Option<IdInput>,
+    /// The text shown to the user.
+    #[validate(
+        length(max = 2000, message = "must be at most 2000 characters"),
+        custom(function = "super::validate::not_blank")
+    )]
+    pub message: String,
+}
+
+impl NotificationRequest {
+    /// The recipient as an id, or a 422 naming `user_id`.
+    pub fn recipient(&self) -> Result<Option<i64>, AppError> {
+        let parsed = match &self.user_id {
+            None => return Ok(None),
+            Some(IdInput::Text(s)) => s.trim().parse::<i64>().ok(),
+            Some(IdInput::Number(n)) => Some(*n),
+        };
+        match parsed.filter(|id| *id > 0) {
+            Some(id) => Ok(Some(id)),
+            None => Err(AppError::field("user_id", "must be a user id")),
+        }
+    }
+}
