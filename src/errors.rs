@@ -175,11 +175,17 @@ impl AppError {
     }
 }
 
-#[derive(Serialize)]
-struct ErrorBody {
+/// The body of every error answer.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct ErrorBody {
+    /// The contract's error code (e.g. `token_expired`).
+    #[schema(value_type = String)]
     error: &'static str,
+    /// One sentence for a human.
     message: String,
+    /// Per-field messages (422), `locked_until` (423), `retry_after` (429).
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Object>)]
     details: Option<serde_json::Value>,
 }
 

@@ -13,6 +13,7 @@ pub mod jobs;
 pub mod metrics;
 pub mod middleware;
 pub mod models;
+pub mod openapi;
 pub mod realtime;
 pub mod repositories;
 pub mod routes;

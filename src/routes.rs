@@ -44,6 +44,12 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(resource("/health/live").route(web::get().to(health::live)))
         .service(resource("/health/ready").route(web::get().to(health::ready)))
         .service(resource("/metrics").route(web::get().to(health::metrics)))
+        .service(resource("/api-docs/openapi.json").route(web::get().to(health::openapi_json)))
+        .service(resource("/docs").route(web::get().to(health::docs_redirect)))
+        .service(
+            utoipa_swagger_ui::SwaggerUi::new("/docs/{_:.*}")
+                .config(utoipa_swagger_ui::Config::new(["/api-docs/openapi.json"])),
+        )
         .service(
             resource("/admin/users/{id}")
                 .route(web::get().to(admin::users::get_user))

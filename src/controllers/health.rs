@@ -33,3 +33,18 @@ pub async fn metrics(state: web::Data<AppState>) -> AppResult<HttpResponse> {
         .content_type("text/plain; version=0.0.4; charset=utf-8")
         .body(body))
 }
+
+/// `GET /api-docs/openapi.json`: the OpenAPI document of every route.
+pub async fn openapi_json() -> HttpResponse {
+    static DOC: std::sync::OnceLock<serde_json::Value> = std::sync::OnceLock::new();
+    let doc =
+        DOC.get_or_init(|| serde_json::to_value(crate::openapi::document()).unwrap_or_default());
+    HttpResponse::Ok().json(doc)
+}
+
+/// `GET /docs`: to the interactive UI, served under `/docs/`.
+pub async fn docs_redirect() -> HttpResponse {
+    HttpResponse::PermanentRedirect()
+        .insert_header((actix_web::http::header::LOCATION, "/docs/"))
+        .finish()
+}

@@ -37,7 +37,7 @@ pub(super) fn number(
 }
 
 /// `GET /admin/users?limit&offset&email` as sent.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct UserListQuery {
     /// Page size (default 50, at most 500).
     pub limit: Option<String>,
@@ -81,7 +81,7 @@ impl UserListQuery {
 }
 
 /// `PATCH /admin/users/{id}`: every field optional, at least one given.
-#[derive(Debug, Deserialize, Validate)]
+#[derive(Debug, Deserialize, Validate, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UpdateUserRequest {
     /// False disables the account and ends every session.
@@ -106,7 +106,7 @@ impl UpdateUserRequest {
 }
 
 /// `POST /admin/tokens/revoke`: exactly one of `token` and `jti`.
-#[derive(Debug, Deserialize, Validate)]
+#[derive(Debug, Deserialize, Validate, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RevokeTokenRequest {
     /// The raw token (access JWT or refresh token).
@@ -148,14 +148,14 @@ impl RevokeTokenRequest {
 }
 
 /// `POST /admin/tokens/revoke` answer.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct RevokeTokenResponse {
     /// True when this call revoked a live token.
     pub revoked: bool,
 }
 
 /// `GET /admin/tokens/metrics` answer; "today" starts at 00:00 UTC.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct TokenMetricsResponse {
     /// Tokens issued today (access and refresh).
     pub tokens_created_today: i64,

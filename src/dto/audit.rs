@@ -13,7 +13,7 @@ use crate::util::serde_rfc3339;
 pub const AUDIT_PAGE: (i64, i64) = (100, 1000);
 
 /// `GET /admin/audit?user_id&event&since&limit` as sent.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct AuditQuery {
     /// Account concerned (decimal id).
     pub user_id: Option<String>,
@@ -80,7 +80,7 @@ impl AuditQuery {
 }
 
 /// One audit event as the contract shapes it.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct AuditEventResponse {
     /// Id, as a string.
     pub id: String,
@@ -95,6 +95,7 @@ pub struct AuditEventResponse {
     /// Client user agent.
     pub user_agent: Option<String>,
     /// When.
+    #[schema(value_type = String, format = DateTime)]
     #[serde(with = "serde_rfc3339")]
     pub created_at: NaiveDateTime,
     /// Event-specific details (always an object).

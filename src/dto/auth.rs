@@ -8,7 +8,7 @@ use super::user::UserResponse;
 use crate::util::{id_string, serde_rfc3339};
 
 /// `POST /auth/login`.
-#[derive(Debug, Deserialize, Validate)]
+#[derive(Debug, Deserialize, Validate, utoipa::ToSchema)]
 pub struct LoginRequest {
     /// Email, any case.
     #[validate(
@@ -34,7 +34,7 @@ pub struct LoginRequest {
 }
 
 /// `POST /auth/refresh`.
-#[derive(Debug, Deserialize, Validate)]
+#[derive(Debug, Deserialize, Validate, utoipa::ToSchema)]
 pub struct RefreshRequest {
     /// The refresh token from the last token response.
     #[validate(
@@ -45,7 +45,7 @@ pub struct RefreshRequest {
 }
 
 /// `POST /auth/password`.
-#[derive(Debug, Deserialize, Validate)]
+#[derive(Debug, Deserialize, Validate, utoipa::ToSchema)]
 pub struct ChangePasswordRequest {
     /// The password in use.
     #[validate(
@@ -59,7 +59,7 @@ pub struct ChangePasswordRequest {
 }
 
 /// The token response of login and refresh.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct TokenResponse {
     /// Access JWT.
     pub access_token: String,
@@ -72,6 +72,7 @@ pub struct TokenResponse {
     /// Refresh lifetime, seconds.
     pub refresh_expires_in: i64,
     /// Session id.
+    #[schema(value_type = String)]
     #[serde(with = "id_string")]
     pub session_id: i64,
     /// The user.
@@ -79,11 +80,12 @@ pub struct TokenResponse {
 }
 
 /// `GET /auth/validate`.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct ValidateResponse {
     /// Always true (failures are errors).
     pub valid: bool,
     /// User id.
+    #[schema(value_type = String)]
     #[serde(with = "id_string")]
     pub user_id: i64,
     /// Email.
@@ -91,17 +93,19 @@ pub struct ValidateResponse {
     /// Current roles.
     pub roles: Vec<String>,
     /// Session id.
+    #[schema(value_type = String)]
     #[serde(with = "id_string")]
     pub session_id: i64,
     /// Token id (jti).
     pub token_id: String,
     /// Token expiry.
+    #[schema(value_type = String, format = DateTime)]
     #[serde(with = "serde_rfc3339")]
     pub expires_at: NaiveDateTime,
 }
 
 /// `POST /auth/logout-all` and admin bulk revocation.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct RevokedCounts {
     /// Sessions revoked.
     pub revoked_sessions: usize,

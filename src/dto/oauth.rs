@@ -3,7 +3,7 @@
 use serde::{Deserialize, Serialize};
 
 /// Form of `POST /oauth/introspect` and `POST /oauth/revoke`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct TokenForm {
     /// The token in question.
     pub token: String,
@@ -12,7 +12,7 @@ pub struct TokenForm {
 }
 
 /// Introspection answer: only `active` when inactive.
-#[derive(Debug, Serialize, Default)]
+#[derive(Debug, Serialize, Default, utoipa::ToSchema)]
 pub struct IntrospectionResponse {
     /// Whether the token is usable right now.
     pub active: bool,

@@ -7,18 +7,22 @@ use crate::models::Session;
 use crate::util::{id_string, serde_rfc3339};
 
 /// One entry of `GET /auth/sessions`.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct SessionResponse {
     /// Session id.
+    #[schema(value_type = String)]
     #[serde(with = "id_string")]
     pub id: i64,
     /// Login time.
+    #[schema(value_type = String, format = DateTime)]
     #[serde(with = "serde_rfc3339")]
     pub created_at: NaiveDateTime,
     /// Last activity (to about a minute).
+    #[schema(value_type = String, format = DateTime)]
     #[serde(with = "serde_rfc3339")]
     pub last_seen_at: NaiveDateTime,
     /// When it ends unless refreshed.
+    #[schema(value_type = String, format = DateTime)]
     #[serde(with = "serde_rfc3339")]
     pub expires_at: NaiveDateTime,
     /// IP at login.

@@ -4,7 +4,7 @@ use serde::{Deserialize, Serialize};
 use validator::Validate;
 
 /// `POST /auth/login` answer when a second factor is needed.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct ChallengeResponse {
     /// Always true.
     pub two_factor_required: bool,
@@ -17,7 +17,7 @@ pub struct ChallengeResponse {
 }
 
 /// `POST /auth/verify-2fa`.
-#[derive(Debug, Deserialize, Validate)]
+#[derive(Debug, Deserialize, Validate, utoipa::ToSchema)]
 pub struct VerifyTwoFactorRequest {
     /// The login challenge.
     #[validate(
@@ -37,7 +37,7 @@ pub struct VerifyTwoFactorRequest {
 }
 
 /// `POST /auth/2fa/setup` answer.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct SetupResponse {
     /// Base32 secret (for manual entry).
     pub secret: String,
@@ -48,7 +48,7 @@ pub struct SetupResponse {
 }
 
 /// `POST /auth/2fa/enable`.
-#[derive(Debug, Deserialize, Validate)]
+#[derive(Debug, Deserialize, Validate, utoipa::ToSchema)]
 pub struct EnableTwoFactorRequest {
     /// A current code from the app.
     #[validate(
@@ -59,14 +59,14 @@ pub struct EnableTwoFactorRequest {
 }
 
 /// `POST /auth/2fa/enable` answer.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct RecoveryCodesResponse {
     /// Ten single-use codes, shown once.
     pub recovery_codes: Vec<String>,
 }
 
 /// `POST /auth/2fa/disable`.
-#[derive(Debug, Deserialize, Validate)]
+#[derive(Debug, Deserialize, Validate, utoipa::ToSchema)]
 pub struct DisableTwoFactorRequest {
     /// The account password.
     #[validate(

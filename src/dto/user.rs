@@ -8,9 +8,10 @@ use crate::models::User;
 use crate::util::{id_string, serde_rfc3339};
 
 /// The contract's user object.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct UserResponse {
     /// Id, as a string.
+    #[schema(value_type = String)]
     #[serde(with = "id_string")]
     pub id: i64,
     /// Email.
@@ -24,9 +25,11 @@ pub struct UserResponse {
     /// True when TOTP is on.
     pub two_factor_enabled: bool,
     /// Created.
+    #[schema(value_type = String, format = DateTime)]
     #[serde(with = "serde_rfc3339")]
     pub created_at: NaiveDateTime,
     /// Last login.
+    #[schema(value_type = Option<String>, format = DateTime)]
     #[serde(with = "serde_rfc3339::option")]
     pub last_login_at: Option<NaiveDateTime>,
 }
@@ -47,9 +50,10 @@ impl From<&User> for UserResponse {
 }
 
 /// `GET /auth/me`: the user object without `is_active`.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct MeResponse {
     /// Id.
+    #[schema(value_type = String)]
     #[serde(with = "id_string")]
     pub id: i64,
     /// Email.
@@ -61,9 +65,11 @@ pub struct MeResponse {
     /// True when TOTP is on.
     pub two_factor_enabled: bool,
     /// Created.
+    #[schema(value_type = String, format = DateTime)]
     #[serde(with = "serde_rfc3339")]
     pub created_at: NaiveDateTime,
     /// Last login.
+    #[schema(value_type = Option<String>, format = DateTime)]
     #[serde(with = "serde_rfc3339::option")]
     pub last_login_at: Option<NaiveDateTime>,
 }
@@ -83,7 +89,7 @@ impl From<&User> for MeResponse {
 }
 
 /// `POST /admin/users`.
-#[derive(Debug, Deserialize, Validate)]
+#[derive(Debug, Deserialize, Validate, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateUserRequest {
     /// Email (any case; stored lowercased).

@@ -6,7 +6,7 @@ use validator::Validate;
 use crate::errors::AppError;
 
 /// `POST /api/ws/token` answer.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct WsTicketResponse {
     /// Single-use ticket for `GET /ws?token=...`.
     pub token: String,
@@ -32,10 +32,11 @@ pub enum IdInput {
 }
 
 /// `POST /admin/notifications`.
-#[derive(Debug, Deserialize, Validate)]
+#[derive(Debug, Deserialize, Validate, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NotificationRequest {
     /// Recipient; every connected user when absent.
+    #[schema(value_type = Option<String>)]
     pub user_id: Option<IdInput>,
     /// The text shown to the user.
     #[validate(

@@ -115,4 +115,43 @@ async fn health_endpoints_answer(backend: Backend) {
     assert_eq!(ready["status"], "ok");
 }
 
-backend_tests!(metrics_move_as_the_server_works, health_endpoints_answer);
+async fn the_api_is_documented_and_browsable(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let doc: serde_json::Value = app
+        .client
+        .get(app.url("/api-docs/openapi.json"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(doc["openapi"].as_str().unwrap().starts_with("3."));
+    for path in [
+        "/auth/login",
+        "/auth/validate",
+        "/ws",
+        "/metrics",
+        "/health/ready",
+        "/oauth/introspect",
+        "/admin/audit",
+    ] {
+        assert!(doc["paths"].get(path).is_some(), "{path} documented");
+    }
+    let resp = app.client.get(app.url("/docs")).send().await.unwrap();
+    assert_eq!(resp.status(), StatusCode::PERMANENT_REDIRECT);
+    let resp = app.client.get(app.url("/docs/")).send().await.unwrap();
+    assert_eq!(resp.status(), StatusCode::OK);
+    assert!(resp
+        .text()
+        .await
+        .unwrap()
+        .to_lowercase()
+        .contains("swagger"));
+}
+
+backend_tests!(
+    metrics_move_as_the_server_works,
+    health_endpoints_answer,
+    the_api_is_documented_and_browsable,
+);

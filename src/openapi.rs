@@ -1,0 +1,273 @@
+//! The OpenAPI 3 document of every route `routes.rs` serves, with request,
+//! response and error bodies; served at `/api-docs/openapi.json` and browsed at
+//! `/docs`. Operations are listed here, next to each other, so that the test
+//! comparing this document with the route table stays easy to keep true.
+
+use utoipa::openapi::path::{
+    HttpMethod, OperationBuilder, ParameterBuilder, ParameterIn, PathItem,
+};
+use utoipa::openapi::request_body::RequestBodyBuilder;
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityRequirement, SecurityScheme};
+use utoipa::openapi::{
+    ContentBuilder, ObjectBuilder, OpenApi as OpenApiDoc, PathsBuilder, Ref, Required,
+    ResponseBuilder, Type,
+};
+use utoipa::OpenApi;
+
+use crate::dto::{admin, audit, auth, oauth, session, two_factor, user, ws};
+use crate::errors::ErrorBody;
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "tokenward",
+        description = "Token and session server: persisted JWTs, double validation, refresh rotation, TOTP, live revocation."
+    ),
+    components(schemas(
+        ErrorBody,
+        auth::LoginRequest,
+        auth::RefreshRequest,
+        auth::ChangePasswordRequest,
+        auth::TokenResponse,
+        auth::ValidateResponse,
+        auth::RevokedCounts,
+        user::UserResponse,
+        user::MeResponse,
+        user::CreateUserRequest,
+        session::SessionResponse,
+        two_factor::ChallengeResponse,
+        two_factor::VerifyTwoFactorRequest,
+        two_factor::SetupResponse,
+        two_factor::EnableTwoFactorRequest,
+        two_factor::RecoveryCodesResponse,
+        two_factor::DisableTwoFactorRequest,
+        oauth::TokenForm,
+        oauth::IntrospectionResponse,
+        admin::UpdateUserRequest,
+        admin::RevokeTokenRequest,
+        admin::RevokeTokenResponse,
+        admin::TokenMetricsResponse,
+        audit::AuditEventResponse,
+        ws::WsTicketResponse,
+        ws::NotificationRequest,
+    ))
+)]
+struct Components;
+
+/// How an operation is described: method, path, tag, summary, auth, body.
+struct Op {
+    method: HttpMethod,
+    path: &'static str,
+    tag: &'static str,
+    summary: &'static str,
+    bearer: bool,
+    /// Schema name of a JSON body, or `form:Schema` for a form body.
+    body: Option<&'static str>,
+    /// (status, description, schema name or "" for none, "text" for plain text)
+    ok: (u16, &'static str, &'static str),
+    /// Error statuses the operation documents (all share `ErrorBody`).
+    errors: &'static [u16],
+}
+
+const AUTH_ERRORS: &[u16] = &[401, 403, 503];
+const BODY_ERRORS: &[u16] = &[400, 401, 403, 413, 415, 422, 503];
+const ADMIN_ERRORS: &[u16] = &[401, 403, 404, 503];
+
+fn ops() -> Vec<Op> {
+    use HttpMethod::{Delete, Get, Patch, Post};
+    let op = |method, path, tag, summary, bearer, body, ok, errors| Op {
+        method,
+        path,
+        tag,
+        summary,
+        bearer,
+        body,
+        ok,
+        errors,
+    };
+    vec![
+        op(Post, "/auth/login", "auth", "Log in with email and password (tokens, or a second-factor challenge)", false, Some("LoginRequest"), (200, "Token response, or `ChallengeResponse` when 2FA is on", "TokenResponse"), &[400, 401, 403, 413, 415, 422, 423, 429, 503]),
+        op(Post, "/auth/verify-2fa", "auth", "Answer a login challenge with a TOTP or recovery code", false, Some("VerifyTwoFactorRequest"), (200, "Token response", "TokenResponse"), &[400, 401, 403, 415, 422, 423, 429, 503]),
+        op(Post, "/auth/refresh", "auth", "Rotate a refresh token (a reused one revokes its session)", false, Some("RefreshRequest"), (200, "Token response", "TokenResponse"), &[400, 401, 403, 415, 422, 503]),
+        op(Get, "/auth/validate", "auth", "Double-validate the bearer token", true, None, (200, "The caller", "ValidateResponse"), AUTH_ERRORS),
+        op(Get, "/auth/me", "auth", "The caller's account", true, None, (200, "The caller", "MeResponse"), AUTH_ERRORS),
+        op(Post, "/auth/logout", "auth", "End the current session", true, None, (204, "Session ended", ""), AUTH_ERRORS),
+        op(Post, "/auth/logout-all", "auth", "End every session of the caller", true, None, (200, "Counts", "RevokedCounts"), AUTH_ERRORS),
+        op(Post, "/auth/password", "auth", "Change password; other sessions end", true, Some("ChangePasswordRequest"), (204, "Changed", ""), BODY_ERRORS),
+        op(Get, "/auth/sessions", "sessions", "The caller's live sessions", true, None, (200, "Sessions (array)", "SessionResponse"), AUTH_ERRORS),
+        op(Delete, "/auth/sessions/{id}", "sessions", "End one of the caller's sessions", true, None, (204, "Ended", ""), &[401, 403, 404, 503]),
+        op(Post, "/auth/2fa/setup", "two-factor", "New TOTP secret (inactive until enabled)", true, None, (200, "Enrollment data", "SetupResponse"), &[401, 403, 409, 503]),
+        op(Post, "/auth/2fa/enable", "two-factor", "Enable TOTP with a current code", true, Some("EnableTwoFactorRequest"), (200, "Recovery codes, shown once", "RecoveryCodesResponse"), &[400, 401, 403, 409, 415, 422, 503]),
+        op(Post, "/auth/2fa/disable", "two-factor", "Disable TOTP (password and code)", true, Some("DisableTwoFactorRequest"), (204, "Disabled", ""), &[400, 401, 403, 409, 415, 422, 503]),
+        op(Post, "/admin/users", "admin", "Create an account", true, Some("CreateUserRequest"), (201, "The user", "UserResponse"), &[400, 401, 403, 409, 413, 415, 422, 503]),
+        op(Get, "/admin/users", "admin", "List accounts (?limit&offset&email), oldest first", true, None, (200, "Users (array)", "UserResponse"), &[400, 401, 403, 503]),
+        op(Get, "/admin/users/{id}", "admin", "One account", true, None, (200, "The user", "UserResponse"), ADMIN_ERRORS),
+        op(Patch, "/admin/users/{id}", "admin", "Edit an account (disabling revokes every session)", true, Some("UpdateUserRequest"), (200, "The user", "UserResponse"), &[400, 401, 403, 404, 415, 422, 503]),
+        op(Post, "/admin/users/{id}/unlock", "admin", "Lift a lockout", true, None, (204, "Unlocked", ""), ADMIN_ERRORS),
+        op(Delete, "/admin/users/{id}/2fa", "admin", "Reset a user's second factor", true, None, (204, "Reset", ""), ADMIN_ERRORS),
+        op(Get, "/admin/tokens/sessions/{user_id}", "admin", "A user's live sessions", true, None, (200, "Sessions (array)", "SessionResponse"), ADMIN_ERRORS),
+        op(Delete, "/admin/tokens/sessions/{user_id}", "admin", "End every session of a user", true, None, (200, "Counts", "RevokedCounts"), ADMIN_ERRORS),
+        op(Post, "/admin/tokens/revoke", "admin", "Revoke one token by value or jti", true, Some("RevokeTokenRequest"), (200, "Whether it was revoked", "RevokeTokenResponse"), &[400, 401, 403, 415, 422, 503]),
+        op(Get, "/admin/tokens/metrics", "admin", "Today's token and login counts", true, None, (200, "Counts", "TokenMetricsResponse"), AUTH_ERRORS),
+        op(Get, "/admin/audit", "admin", "Audit events (?user_id&event&since&limit), newest first", true, None, (200, "Events (array)", "AuditEventResponse"), &[400, 401, 403, 503]),
+        op(Post, "/admin/notifications", "admin", "Push a notification over WebSocket", true, Some("NotificationRequest"), (202, "Accepted", ""), &[400, 401, 403, 404, 415, 422, 503]),
+        op(Get, "/.well-known/jwks.json", "standards", "Public signing keys (RFC 7517)", false, None, (200, "JWK set", "object"), &[]),
+        op(Post, "/oauth/introspect", "standards", "RFC 7662 introspection (admin or service caller)", true, Some("form:TokenForm"), (200, "Introspection answer", "IntrospectionResponse"), &[400, 401, 403, 415, 503]),
+        op(Post, "/oauth/revoke", "standards", "RFC 7009 revocation", false, Some("form:TokenForm"), (200, "Revoked (or unknown)", ""), &[400, 415, 503]),
+        op(Post, "/api/ws/token", "websocket", "A single-use 30-second WebSocket ticket", true, None, (200, "Ticket", "WsTicketResponse"), AUTH_ERRORS),
+        op(Get, "/ws", "websocket", "WebSocket upgrade (?token=ticket); events `session.revoked`, `session.created`, `notification`", false, None, (101, "Switching protocols", ""), &[400, 401, 503]),
+        op(Get, "/health/live", "operations", "Process is up", false, None, (200, "Up", "object"), &[]),
+        op(Get, "/health/ready", "operations", "Database (and Redis when configured) reachable", false, None, (200, "Ready", "object"), &[503]),
+        op(Get, "/metrics", "operations", "Prometheus metrics", false, None, (200, "Prometheus text format", "text"), &[]),
+        op(Get, "/api-docs/openapi.json", "operations", "This OpenAPI document", false, None, (200, "OpenAPI 3", "object"), &[]),
+        op(Get, "/docs", "operations", "Interactive API documentation (redirects to /docs/)", false, None, (308, "To /docs/", ""), &[]),
+    ]
+}
+
+fn json_ref(name: &str) -> utoipa::openapi::Content {
+    if name == "object" {
+        return ContentBuilder::new()
+            .schema(Some(ObjectBuilder::new().schema_type(Type::Object)))
+            .build();
+    }
+    ContentBuilder::new()
+        .schema(Some(Ref::from_schema_name(name)))
+        .build()
+}
+
+fn operation(op: &Op) -> utoipa::openapi::path::Operation {
+    let mut b = OperationBuilder::new()
+        .tag(op.tag)
+        .summary(Some(op.summary));
+    for segment in op.path.split('/') {
+        if let Some(name) = segment.strip_prefix('{').and_then(|s| s.strip_suffix('}')) {
+            b = b.parameter(
+                ParameterBuilder::new()
+                    .name(name)
+                    .parameter_in(ParameterIn::Path)
+                    .required(Required::True)
+                    .schema(Some(ObjectBuilder::new().schema_type(Type::String))),
+            );
+        }
+    }
+    if let Some(body) = op.body {
+        let (ctype, name) = match body.strip_prefix("form:") {
+            Some(name) => ("application/x-www-form-urlencoded", name),
+            None => ("application/json", body),
+        };
+        b = b.request_body(Some(
+            RequestBodyBuilder::new()
+                .content(ctype, json_ref(name))
+                .required(Some(Required::True))
+                .build(),
+        ));
+    }
+    let (status, description, schema) = op.ok;
+    let ok = match schema {
+        "" => ResponseBuilder::new().description(description),
+        "text" => ResponseBuilder::new().description(description).content(
+            "text/plain",
+            ContentBuilder::new()
+                .schema(Some(ObjectBuilder::new().schema_type(Type::String)))
+                .build(),
+        ),
+        name => ResponseBuilder::new()
+            .description(description)
+            .content("application/json", json_ref(name)),
+    };
+    b = b.response(status.to_string(), ok.build());
+    for code in op.errors {
+        let resp = ResponseBuilder::new()
+            .description(error_description(*code))
+            .content("application/json", json_ref("ErrorBody"));
+        b = b.response(code.to_string(), resp.build());
+    }
+    if op.bearer {
+        b = b.security(SecurityRequirement::new("bearer", Vec::<String>::new()));
+    }
+    b.build()
+}
+
+fn error_description(code: u16) -> &'static str {
+    match code {
+        400 => "invalid_request",
+        401 => "token_missing, token_invalid, token_expired, token_revoked, token_reused or invalid_credentials",
+        403 => "forbidden or account_disabled",
+        404 => "not_found",
+        409 => "conflict",
+        413 => "payload_too_large",
+        415 => "unsupported_media_type",
+        422 => "validation_failed (details: field -> messages)",
+        423 => "account_locked (details.locked_until)",
+        429 => "too_many_requests (Retry-After)",
+        503 => "unavailable",
+        _ => "error",
+    }
+}
+
+/// The whole document.
+pub fn document() -> OpenApiDoc {
+    let mut doc = Components::openapi();
+    let mut paths = PathsBuilder::new();
+    for op in ops() {
+        paths = paths.path(op.path, PathItem::new(op.method.clone(), operation(&op)));
+    }
+    doc.paths = paths.build();
+    if let Some(components) = doc.components.as_mut() {
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .bearer_format("JWT")
+                    .build(),
+            ),
+        );
+    }
+    doc
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every `resource("..")` of the route table with its methods, read from the source.
+    fn route_table() -> Vec<(String, String)> {
+        let src = include_str!("routes.rs");
+        let mut out = Vec::new();
+        let mut current: Option<String> = None;
+        for piece in src.split("resource(\"").skip(1) {
+            let (path, rest) = piece.split_once('"').unwrap_or_default();
+            current = Some(path.to_string());
+            for m in rest.split("web::").skip(1) {
+                let method = m.split("()").next().unwrap_or_default();
+                if ["get", "post", "put", "patch", "delete"].contains(&method) {
+                    out.push((method.to_uppercase(), current.clone().unwrap_or_default()));
+                }
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn every_route_in_the_table_is_documented_and_nothing_else() {
+        let doc = serde_json::to_value(document()).unwrap();
+        let mut documented = Vec::new();
+        for (path, item) in doc["paths"].as_object().unwrap() {
+            for method in item.as_object().unwrap().keys() {
+                documented.push((method.to_uppercase(), path.clone()));
+            }
+        }
+        let mut table = route_table();
+        table.sort();
+        documented.sort();
+        assert!(table.len() > 25, "{table:?}");
+        assert_eq!(table, documented);
+        // References resolve.
+        let text = doc.to_string();
+        for name in text.split("#/components/schemas/").skip(1) {
+            let name = name.split('"').next().unwrap();
+            assert!(doc["components"]["schemas"].get(name).is_some(), "{name}");
+        }
+    }
+}
