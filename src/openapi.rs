@@ -235,14 +235,12 @@ mod tests {
     fn route_table() -> Vec<(String, String)> {
         let src = include_str!("routes.rs");
         let mut out = Vec::new();
-        let mut current: Option<String> = None;
         for piece in src.split("resource(\"").skip(1) {
             let (path, rest) = piece.split_once('"').unwrap_or_default();
-            current = Some(path.to_string());
             for m in rest.split("web::").skip(1) {
                 let method = m.split("()").next().unwrap_or_default();
                 if ["get", "post", "put", "patch", "delete"].contains(&method) {
-                    out.push((method.to_uppercase(), current.clone().unwrap_or_default()));
+                    out.push((method.to_uppercase(), path.to_string()));
                 }
             }
         }
