@@ -30,5 +30,7 @@ function response(status, headers, body)
   local token = body:match('"refresh_token":"([^"]+)"')
   if token then
     pool[#pool + 1] = token
+  elseif os.getenv("REFRESH_DEBUG") then
+    io.stderr:write(status .. " " .. body .. "\n")
   end
 end

@@ -16,6 +16,8 @@
 #   SESSIONS        sessions seeded for validate/refresh (default 256)
 #   BCRYPT_COST     cost of the login case's account (default 12, the server default)
 #   BACKENDS        "sqlite postgres" (default both)
+#   JWT_ALGORITHM   RS256 (default), ES256 or EdDSA
+#   CASES           "validate refresh login storm cached" (default all; the floor always runs)
 #   PG_URL          server for the PostgreSQL run (default postgres://postgres@127.0.0.1:5432/postgres)
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/../.."
@@ -25,6 +27,8 @@ CONNECTIONS="${CONNECTIONS:-64}"
 SESSIONS="${SESSIONS:-256}"
 BCRYPT_COST="${BCRYPT_COST:-12}"
 BACKENDS="${BACKENDS:-sqlite postgres}"
+JWT_ALGORITHM="${JWT_ALGORITHM:-RS256}"
+CASES="${CASES:-validate refresh login storm cached}"
 PG_URL="${PG_URL:-postgres://postgres@127.0.0.1:5432/postgres}"
 PORT=18080
 FLOOR_PORT=18081
@@ -66,7 +70,7 @@ hwm_kb() { awk '/^VmHWM/ {print $2}' "/proc/$1/status"; }
 
 wait_http() {
     for _ in $(seq 1 200); do
-        curl -sf "$1" >/dev/null 2>&1 && return 0
+        curl -s -o /dev/null "$1" 2>/dev/null && return 0
         sleep 0.1
     done
     echo "server at $1 did not come up" >&2
@@ -79,7 +83,7 @@ run_wrk() {
     shift 4
     local threads=2
     ((conns < 2)) && threads=1
-    wrk -t"$threads" -c"$conns" -d"${DURATION}s" --latency -s "$script" "$url" -- "$@" >"$WORK/$name.txt" 2>&1 || true
+    wrk -t"$threads" -c"$conns" -d"${DURATION}s" --timeout 30s --latency -s "$script" "$url" -- "$@" >"$WORK/$name.txt" 2>&1 || true
     awk '
         function ms(v) { if (v ~ /us$/) return v / 1000; if (v ~ /ms$/) return v + 0; if (v ~ /s$/) return v * 1000; return v }
         /Requests\/sec/ { rps = $2 }
@@ -97,6 +101,7 @@ start_server() {
         TOKENWARD_BOOTSTRAP_ADMIN_EMAIL=admin@bench.local TOKENWARD_BOOTSTRAP_ADMIN_PASSWORD=bench-admin-pw \
         TOKENWARD_LOGIN_RATE_LIMIT=0 TOKENWARD_LOCKOUT_THRESHOLD=1000000 \
         TOKENWARD_BCRYPT_COST="$BCRYPT_COST" TOKENWARD_VALIDATION_CACHE_MS="$cache_ms" \
+        TOKENWARD_JWT_ALGORITHM="$JWT_ALGORITHM" \
         RUST_LOG=warn "$BIN" serve >"$WORK/server-$backend.log" 2>&1 &
     SERVER_PID=$!
     wait_http "http://127.0.0.1:$PORT/health/ready"
@@ -125,7 +130,7 @@ REPORT="$OUT_DIR/bench-$STAMP.md"
 {
     echo "# tokenward benchmark, $STAMP"
     echo
-    echo "$(nproc) cores, wrk and servers on the same machine; ${DURATION}s per run; validate with $CONNECTIONS connections over $SESSIONS sessions; login at bcrypt cost $BCRYPT_COST; RUST_LOG=warn."
+    echo "$(nproc) cores, wrk and servers on the same machine; ${DURATION}s per run; $JWT_ALGORITHM; validate with $CONNECTIONS connections over $SESSIONS sessions; login at bcrypt cost $BCRYPT_COST; RUST_LOG=warn."
     echo
     echo "| backend | case | req/s | ratio to floor | p50 ms | p99 ms | non-2xx | peak RSS MB |"
     echo "|---|---|---:|---:|---:|---:|---:|---:|"
@@ -168,14 +173,22 @@ for backend in $BACKENDS; do
     FLOOR_PID=""
     row "$backend" "floor: JWT verify only" "$frps" "$fp50" "$fp99" "$fbad" "$floor_hwm" "$frps"
 
+    has() { [[ " $CASES " == *" $1 "* ]]; }
+    if has validate; then
     read -r rps p50 p99 bad < <(run_wrk validate "$CONNECTIONS" "http://127.0.0.1:$PORT" "$BENCH_DIR/validate.lua" "$WORK/access.txt")
     row "$backend" "GET /auth/validate" "$rps" "$p50" "$p99" "$bad" "$(hwm_kb "$SERVER_PID")" "$frps"
+    fi
+    if has refresh; then
 
     read -r rps p50 p99 bad < <(run_wrk refresh 32 "http://127.0.0.1:$PORT" "$BENCH_DIR/refresh.lua" "$WORK/refresh.txt" 2)
     row "$backend" "POST /auth/refresh" "$rps" "$p50" "$p99" "$bad" "$(hwm_kb "$SERVER_PID")" "$frps"
+    fi
+    if has login; then
 
     read -r rps p50 p99 bad < <(run_wrk login 32 "http://127.0.0.1:$PORT" "$BENCH_DIR/login.lua" admin@bench.local bench-admin-pw)
     row "$backend" "POST /auth/login (cost $BCRYPT_COST)" "$rps" "$p50" "$p99" "$bad" "$(hwm_kb "$SERVER_PID")" "$frps"
+    fi
+    if has storm; then
 
     # Validate while 32 connections hammer login.
     run_wrk storm 32 "http://127.0.0.1:$PORT" "$BENCH_DIR/login.lua" admin@bench.local bench-admin-pw >"$WORK/storm.out" &
@@ -184,13 +197,16 @@ for backend in $BACKENDS; do
     read -r rps p50 p99 bad < <(DURATION=$((DURATION - 2)) run_wrk during-storm "$CONNECTIONS" "http://127.0.0.1:$PORT" "$BENCH_DIR/validate.lua" "$WORK/access.txt")
     wait "$storm_pid" || true
     row "$backend" "validate during login storm" "$rps" "$p50" "$p99" "$bad" "$(hwm_kb "$SERVER_PID")" "$frps"
+    fi
     peak_kb="$(hwm_kb "$SERVER_PID")"
     stop_server
 
+    if has cached; then
     start_server "$backend" "$url" 500
     read -r rps p50 p99 bad < <(run_wrk cached "$CONNECTIONS" "http://127.0.0.1:$PORT" "$BENCH_DIR/validate.lua" "$WORK/access.txt")
     row "$backend" "validate, cache 500 ms" "$rps" "$p50" "$p99" "$bad" "$(hwm_kb "$SERVER_PID")" "$frps"
     stop_server
+    fi
 
     echo "| $backend | idle RSS after start | | | | | | $(awk -v k="$idle_kb" 'BEGIN { printf "%.1f", k / 1024 }') |" | tee -a "$REPORT"
     echo "| $backend | peak RSS under load (no cache) | | | | | | $(awk -v k="$peak_kb" 'BEGIN { printf "%.1f", k / 1024 }') |" | tee -a "$REPORT"

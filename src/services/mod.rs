@@ -27,12 +27,27 @@ pub struct ClientMeta {
     pub user_agent: Option<String>,
 }
 
-/// Runs CPU-heavy work (bcrypt) on the blocking pool, off the async workers.
+/// At most this many bcrypt computations run at once: half the cores (at least
+/// one), so a login storm queues logins instead of starving validation.
+fn cpu_permits() -> &'static tokio::sync::Semaphore {
+    static PERMITS: std::sync::OnceLock<tokio::sync::Semaphore> = std::sync::OnceLock::new();
+    PERMITS.get_or_init(|| {
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        tokio::sync::Semaphore::new((cores / 2).max(1))
+    })
+}
+
+/// Runs CPU-heavy work (bcrypt) on the blocking pool, off the async workers,
+/// bounded by `cpu_permits`.
 pub async fn cpu<F, T>(f: F) -> AppResult<T>
 where
     F: FnOnce() -> T + Send + 'static,
     T: Send + 'static,
 {
+    let _permit = cpu_permits()
+        .acquire()
+        .await
+        .map_err(|e| AppError::internal(format!("CPU pool closed: {e}")))?;
     tokio::task::spawn_blocking(f)
         .await
         .map_err(|e| AppError::internal(format!("blocking task failed: {e}")))
