@@ -1,20 +1,30 @@
-//! Repository layer: the cleanup job's statements. Each touches at most `limit`
-//! rows, chosen by `id IN (SELECT id .. LIMIT n)` on an aliased inner table, so
-//! no statement holds row locks (or SQLite's write lock) for long.
+//! Repository layer: the cleanup job's statements, as keyset batches.
 //!
-//! The inner selects are ordered by the indexed column. Without the ORDER BY,
-//! PostgreSQL (its statistics still counting the rows the previous batches
-//! removed) picks a sequential scan "until n rows match", which re-reads every
-//! dead row at the head of the table on each batch: measured at 1-6 s a batch on
-//! 1.2 M tokens. Walking the index instead reaches live candidates at once, and
-//! each pass marks the dead index entries it meets so later batches skip them.
+//! Each batch is one statement that picks the next `limit` ids by walking an
+//! index on `(timestamp, id)` from just after the key where the previous batch
+//! stopped, then writes exactly those ids by primary key and returns their keys
+//! so the caller can resume after the last one. No batch re-reads rows an earlier
+//! batch handled, so a batch costs the same at the end of a large run as at its
+//! start.
+//!
+//! The earlier form, `id IN (SELECT id .. WHERE <predicate> LIMIT n)` from the
+//! start of the table each time, degraded as batches went by: PostgreSQL's plans
+//! walked the dead rows left by earlier batches or hashed the whole table, up to
+//! tens of seconds per statement on a million tokens. On PostgreSQL the ids are
+//! handed to the write as `id = ANY(ARRAY(subquery))`: the subquery is an
+//! InitPlan run once, and the write can only be a primary-key lookup. SQLite
+//! plans `id IN (subquery)` that way by itself, and its indexes already end in
+//! the rowid, so the same walks need no new index there.
 
 use chrono::NaiveDateTime;
-use diesel::dsl::{exists, not};
+use diesel::backend::Backend;
+use diesel::pg::Pg;
 use diesel::prelude::*;
-use diesel::sql_types::{BigInt, Bool};
+use diesel::query_builder::{BoxedSqlQuery, SqlQuery};
+use diesel::serialize::ToSql;
+use diesel::sql_types::{BigInt, Bool, HasSqlType, Nullable, Timestamp};
+use diesel::sqlite::Sqlite;
 
-use crate::db::schema::{audit_events, sessions, tokens};
 use crate::db::DbConnection;
 
 /// Key of the PostgreSQL advisory lock that keeps cleanup to one instance at a time.
@@ -51,76 +61,266 @@ pub fn unlock(conn: &mut DbConnection) -> QueryResult<()> {
     Ok(())
 }
 
-/// Deletes up to `limit` tokens that expired before `cutoff`.
+/// A position in a walk: the `(timestamp, id)` of a row; the next batch starts
+/// strictly after it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Key {
+    /// The walked timestamp column's value.
+    pub at: NaiveDateTime,
+    /// The row's id, which orders rows with equal timestamps.
+    pub id: i64,
+}
+
+impl Key {
+    /// The position just before every row whose timestamp is `at` or later.
+    pub fn before(at: NaiveDateTime) -> Self {
+        Self { at, id: i64::MIN }
+    }
+}
+
+/// Where the session walk stands: ended sessions are reached through two
+/// indexes, by expiry and by revocation time, each walked on its own.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct SessionCursor {
+    /// Last session handled because it expired before the cutoff.
+    pub by_expiry: Option<Key>,
+    /// Last session handled because it was revoked before the cutoff (and had
+    /// not expired before it).
+    pub by_revocation: Option<Key>,
+}
+
+/// What one batch statement did, and where the next one starts.
+#[derive(Debug, Clone, Copy)]
+pub struct Batch<C> {
+    /// Rows written.
+    pub rows: usize,
+    /// The position after this batch (unchanged when it wrote nothing).
+    pub next: C,
+}
+
+/// Deletes up to `limit` tokens that expired before `cutoff`, after `after` in
+/// `(expires_at, id)` order.
 pub fn delete_tokens_expired_before(
     conn: &mut DbConnection,
     cutoff: NaiveDateTime,
+    after: Option<Key>,
     limit: i64,
-) -> QueryResult<usize> {
-    let batch = diesel::alias!(tokens as tokens_batch);
-    let ids = batch
-        .filter(batch.field(tokens::expires_at).lt(cutoff))
-        .order(batch.field(tokens::expires_at))
-        .select(batch.field(tokens::id))
-        .limit(limit);
-    diesel::delete(tokens::table.filter(tokens::id.eq_any(ids))).execute(conn)
+) -> QueryResult<Batch<Option<Key>>> {
+    let mut p = Params::default();
+    let select = format!(
+        "SELECT id FROM tokens WHERE expires_at < {}{} ORDER BY expires_at, id LIMIT {}",
+        p.at(cutoff),
+        p.after("expires_at, id", after),
+        p.id(limit),
+    );
+    let sql = format!(
+        "DELETE FROM tokens WHERE {} RETURNING id, expires_at AS at",
+        by_ids(conn, &select)
+    );
+    walk(conn, &sql, &p, after)
 }
 
-/// Sets `expired` on up to `limit` unmarked tokens whose `expires_at` is not after `now`.
-pub fn mark_expired(conn: &mut DbConnection, now: NaiveDateTime, limit: i64) -> QueryResult<usize> {
-    let batch = diesel::alias!(tokens as tokens_batch);
+/// Sets `expired` on up to `limit` unmarked tokens whose `expires_at` is not
+/// after `now`, after `after` in `(expires_at, id)` order. Start the walk at
+/// `Key::before(cutoff)` once the tokens expired before the cutoff are deleted:
+/// their index entries stay behind, dead, until a vacuum.
+pub fn mark_expired(
+    conn: &mut DbConnection,
+    now: NaiveDateTime,
+    after: Option<Key>,
+    limit: i64,
+) -> QueryResult<Batch<Option<Key>>> {
+    let mut p = Params::default();
     // `NOT expired` with no bound value matches the partial index's predicate.
-    let ids = batch
-        .filter(not(batch.field(tokens::expired)))
-        .filter(batch.field(tokens::expires_at).le(now))
-        .order(batch.field(tokens::expires_at))
-        .select(batch.field(tokens::id))
-        .limit(limit);
-    diesel::update(tokens::table.filter(tokens::id.eq_any(ids)))
-        .set(tokens::expired.eq(true))
-        .execute(conn)
+    let select = format!(
+        "SELECT id FROM tokens WHERE NOT expired AND expires_at <= {}{} \
+         ORDER BY expires_at, id LIMIT {}",
+        p.at(now),
+        p.after("expires_at, id", after),
+        p.id(limit),
+    );
+    let sql = format!(
+        "UPDATE tokens SET expired = TRUE WHERE {} RETURNING id, expires_at AS at",
+        by_ids(conn, &select)
+    );
+    walk(conn, &sql, &p, after)
+}
+
+#[derive(QueryableByName)]
+struct EndedSession {
+    #[diesel(sql_type = BigInt)]
+    id: i64,
+    #[diesel(sql_type = Timestamp)]
+    expires_at: NaiveDateTime,
+    #[diesel(sql_type = Nullable<Timestamp>)]
+    revoked_at: Option<NaiveDateTime>,
+    #[diesel(sql_type = Bool)]
+    by_expiry: bool,
 }
 
 /// Deletes up to `limit` sessions that ended (expired, or were revoked) before
-/// `cutoff` and have no token rows left.
+/// `cutoff` and have no token rows left: first those found by expiry after
+/// `cursor.by_expiry`, then those found by revocation after `cursor.by_revocation`.
 pub fn delete_sessions_ended_before(
     conn: &mut DbConnection,
     cutoff: NaiveDateTime,
+    cursor: SessionCursor,
     limit: i64,
-) -> QueryResult<usize> {
-    let batch = diesel::alias!(sessions as sessions_batch);
-    let revoked_long_ago = batch
-        .field(sessions::revoked)
-        .and(batch.field(sessions::revoked_at).lt(cutoff));
-    let ended = batch
-        .field(sessions::expires_at)
-        .lt(cutoff)
-        .nullable()
-        .or(revoked_long_ago);
-    let has_tokens = exists(
-        tokens::table
-            .filter(tokens::session_id.eq(batch.field(sessions::id).nullable()))
-            .select(tokens::id),
+) -> QueryResult<Batch<SessionCursor>> {
+    const EMPTY: &str = "NOT EXISTS (SELECT 1 FROM tokens t WHERE t.session_id = s.id)";
+    let mut p = Params::default();
+    let (c, n) = (p.at(cutoff), p.id(limit));
+    // Each branch is limited and ordered on its own index; the outer LIMIT stops
+    // the second branch as soon as the first one filled the batch.
+    let select = format!(
+        "SELECT id FROM (SELECT s.id FROM sessions s WHERE s.expires_at < {c}{} AND {EMPTY} \
+         ORDER BY s.expires_at, s.id LIMIT {n}) AS by_expiry \
+         UNION ALL \
+         SELECT id FROM (SELECT s.id FROM sessions s WHERE s.revoked AND s.revoked_at < {c} \
+         AND s.expires_at >= {c}{} AND {EMPTY} ORDER BY s.revoked_at, s.id LIMIT {n}) AS by_revocation \
+         LIMIT {n}",
+        p.after("s.expires_at, s.id", cursor.by_expiry),
+        p.after("s.revoked_at, s.id", cursor.by_revocation),
     );
-    let ids = batch
-        .filter(ended)
-        .filter(not(has_tokens))
-        .select(batch.field(sessions::id))
-        .limit(limit);
-    diesel::delete(sessions::table.filter(sessions::id.eq_any(ids))).execute(conn)
+    let sql = format!(
+        "DELETE FROM sessions WHERE {} \
+         RETURNING id, expires_at, revoked_at, expires_at < {c} AS by_expiry",
+        by_ids(conn, &select)
+    );
+    let rows: Vec<EndedSession> = load(conn, &sql, &p)?;
+    let mut next = cursor;
+    for row in &rows {
+        if row.by_expiry {
+            advance(&mut next.by_expiry, row.expires_at, row.id);
+        } else if let Some(at) = row.revoked_at {
+            advance(&mut next.by_revocation, at, row.id);
+        }
+    }
+    Ok(Batch {
+        rows: rows.len(),
+        next,
+    })
 }
 
-/// Deletes up to `limit` audit events recorded before `cutoff`.
+/// Deletes up to `limit` audit events recorded before `cutoff`, after `after` in
+/// `(created_at, id)` order.
 pub fn delete_audit_before(
     conn: &mut DbConnection,
     cutoff: NaiveDateTime,
+    after: Option<Key>,
     limit: i64,
-) -> QueryResult<usize> {
-    let batch = diesel::alias!(audit_events as audit_batch);
-    let ids = batch
-        .filter(batch.field(audit_events::created_at).lt(cutoff))
-        .order(batch.field(audit_events::created_at))
-        .select(batch.field(audit_events::id))
-        .limit(limit);
-    diesel::delete(audit_events::table.filter(audit_events::id.eq_any(ids))).execute(conn)
+) -> QueryResult<Batch<Option<Key>>> {
+    let mut p = Params::default();
+    let select = format!(
+        "SELECT id FROM audit_events WHERE created_at < {}{} ORDER BY created_at, id LIMIT {}",
+        p.at(cutoff),
+        p.after("created_at, id", after),
+        p.id(limit),
+    );
+    let sql = format!(
+        "DELETE FROM audit_events WHERE {} RETURNING id, created_at AS at",
+        by_ids(conn, &select)
+    );
+    walk(conn, &sql, &p, after)
+}
+
+/// A written row's key, as the statements return it.
+#[derive(QueryableByName)]
+struct KeyRow {
+    #[diesel(sql_type = BigInt)]
+    id: i64,
+    #[diesel(sql_type = Timestamp)]
+    at: NaiveDateTime,
+}
+
+/// Runs a single-walk batch statement and moves the position past what it wrote.
+fn walk(
+    conn: &mut DbConnection,
+    sql: &str,
+    params: &Params,
+    after: Option<Key>,
+) -> QueryResult<Batch<Option<Key>>> {
+    let rows: Vec<KeyRow> = load(conn, sql, params)?;
+    let mut next = after;
+    for row in &rows {
+        advance(&mut next, row.at, row.id);
+    }
+    Ok(Batch {
+        rows: rows.len(),
+        next,
+    })
+}
+
+fn advance(position: &mut Option<Key>, at: NaiveDateTime, id: i64) {
+    let key = Key { at, id };
+    if position.is_none_or(|p| key > p) {
+        *position = Some(key);
+    }
+}
+
+/// "These ids", for a write whose ids come from `select`.
+fn by_ids(conn: &DbConnection, select: &str) -> String {
+    match conn {
+        DbConnection::Postgresql(_) => format!("id = ANY(ARRAY({select}))"),
+        DbConnection::Sqlite(_) => format!("id IN ({select})"),
+    }
+}
+
+/// One bound value.
+enum Param {
+    At(NaiveDateTime),
+    Int(i64),
+}
+
+/// The bound values of a statement being written; each method returns the
+/// placeholder to put in the SQL (`$n`, which SQLite reads as `?n`).
+#[derive(Default)]
+struct Params(Vec<Param>);
+
+impl Params {
+    fn push(&mut self, p: Param) -> String {
+        self.0.push(p);
+        format!("${}", self.0.len())
+    }
+
+    fn at(&mut self, t: NaiveDateTime) -> String {
+        self.push(Param::At(t))
+    }
+
+    fn id(&mut self, i: i64) -> String {
+        self.push(Param::Int(i))
+    }
+
+    /// The condition "after this key" on `columns`, or nothing for a walk's start.
+    fn after(&mut self, columns: &str, key: Option<Key>) -> String {
+        match key {
+            None => String::new(),
+            Some(k) => format!(" AND ({columns}) > ({}, {})", self.at(k.at), self.id(k.id)),
+        }
+    }
+}
+
+fn bound<DB>(sql: String, params: &Params) -> BoxedSqlQuery<'static, DB, SqlQuery>
+where
+    DB: Backend + HasSqlType<Timestamp> + HasSqlType<BigInt>,
+    NaiveDateTime: ToSql<Timestamp, DB>,
+    i64: ToSql<BigInt, DB>,
+{
+    params
+        .0
+        .iter()
+        .fold(diesel::sql_query(sql).into_boxed(), |q, p| match *p {
+            Param::At(t) => q.bind::<Timestamp, _>(t),
+            Param::Int(i) => q.bind::<BigInt, _>(i),
+        })
+}
+
+fn load<R>(conn: &mut DbConnection, sql: &str, params: &Params) -> QueryResult<Vec<R>>
+where
+    R: QueryableByName<Pg> + QueryableByName<Sqlite> + 'static,
+{
+    match conn {
+        DbConnection::Postgresql(pg) => bound::<Pg>(sql.to_owned(), params).load(pg),
+        DbConnection::Sqlite(lite) => bound::<Sqlite>(sql.replace('$', "?"), params).load(lite),
+    }
 }

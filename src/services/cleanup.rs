@@ -2,7 +2,8 @@
 //! are deleted, the remaining ones past `expires_at` are marked `expired` (which
 //! keeps the "active tokens" queries on their partial index), ended sessions with
 //! no tokens left are deleted after the same retention, and audit events after
-//! theirs. Every step runs in bounded batches until a batch comes back short.
+//! theirs. Every step runs in bounded keyset batches until a batch comes back
+//! short.
 
 use std::time::{Duration as StdDuration, Instant};
 
@@ -11,7 +12,7 @@ use chrono::{Duration, NaiveDateTime};
 use crate::config::Settings;
 use crate::db::{Db, DbConnection};
 use crate::errors::AppResult;
-use crate::repositories::cleanup as cleanup_repo;
+use crate::repositories::cleanup::{self as cleanup_repo, Batch, Key, SessionCursor};
 use crate::util;
 
 /// What cleanup keeps and how much it touches per statement.
@@ -116,6 +117,8 @@ impl CleanupService {
 
 /// Every step, in an order that does no wasted work: rows due for deletion are
 /// deleted before the rest is marked, and sessions go once their tokens are gone.
+/// Each step walks its index once, batch after batch, from where the last one
+/// stopped.
 fn sweep(
     conn: &mut DbConnection,
     policy: CleanupPolicy,
@@ -125,36 +128,54 @@ fn sweep(
     let token_cutoff = now - policy.token_retention;
     let audit_cutoff = now - policy.audit_retention;
     let mut r = CleanupReport::default();
-    r.tokens_deleted = drain(conn, &mut r, "delete_tokens", n, |c| {
-        cleanup_repo::delete_tokens_expired_before(c, token_cutoff, n)
+    r.tokens_deleted = drain(conn, &mut r, "delete_tokens", n, None, |c, after| {
+        cleanup_repo::delete_tokens_expired_before(c, token_cutoff, after, n)
     })?;
-    r.tokens_marked = drain(conn, &mut r, "mark_expired", n, |c| {
-        cleanup_repo::mark_expired(c, now, n)
+    // Everything that expired before the cutoff was just deleted, so marking
+    // starts there rather than among the deleted rows' dead index entries.
+    let mark_from = Some(Key::before(token_cutoff));
+    r.tokens_marked = drain(conn, &mut r, "mark_expired", n, mark_from, |c, after| {
+        cleanup_repo::mark_expired(c, now, after, n)
     })?;
-    r.sessions_deleted = drain(conn, &mut r, "delete_sessions", n, |c| {
-        cleanup_repo::delete_sessions_ended_before(c, token_cutoff, n)
-    })?;
-    r.audit_events_deleted = drain(conn, &mut r, "delete_audit_events", n, |c| {
-        cleanup_repo::delete_audit_before(c, audit_cutoff, n)
+    let sessions_from = SessionCursor::default();
+    r.sessions_deleted = drain(
+        conn,
+        &mut r,
+        "delete_sessions",
+        n,
+        sessions_from,
+        |c, at| cleanup_repo::delete_sessions_ended_before(c, token_cutoff, at, n),
+    )?;
+    r.audit_events_deleted = drain(conn, &mut r, "delete_audit_events", n, None, |c, after| {
+        cleanup_repo::delete_audit_before(c, audit_cutoff, after, n)
     })?;
     Ok(r)
 }
 
-/// Repeats one batch statement until it touches fewer than `limit` rows (each
-/// statement commits on its own), timing every statement into `report`.
-fn drain(
+/// Repeats one batch statement, each starting where the previous one stopped,
+/// until one touches fewer than `limit` rows (each statement commits on its
+/// own), timing every statement into `report`.
+fn drain<C: Copy>(
     conn: &mut DbConnection,
     report: &mut CleanupReport,
     step: &'static str,
     limit: i64,
-    mut batch: impl FnMut(&mut DbConnection) -> diesel::QueryResult<usize>,
+    start: C,
+    mut batch: impl FnMut(&mut DbConnection, C) -> diesel::QueryResult<Batch<C>>,
 ) -> AppResult<usize> {
     let limit = usize::try_from(limit).unwrap_or(usize::MAX);
+    let mut position = start;
     let mut total = 0;
     loop {
         let started = Instant::now();
-        let rows = batch(conn)?;
+        let done = batch(conn, position)?;
         let took = started.elapsed();
+        tracing::debug!(
+            step,
+            rows = done.rows,
+            ms = took.as_secs_f64() * 1000.0,
+            "cleanup statement"
+        );
         report.statements += 1;
         if report.slowest.is_none_or(|s| took > s.duration) {
             report.slowest = Some(SlowStatement {
@@ -162,8 +183,9 @@ fn drain(
                 duration: took,
             });
         }
-        total += rows;
-        if rows < limit {
+        total += done.rows;
+        position = done.next;
+        if done.rows < limit {
             return Ok(total);
         }
     }

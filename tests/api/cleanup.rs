@@ -183,9 +183,161 @@ async fn a_token_retention_of_zero_deletes_every_expired_token(backend: Backend)
     );
 }
 
+/// One token row in the order given, so rows of different ages interleave by id.
+struct TokenRow<'a> {
+    jti: String,
+    session: i64,
+    expires_at: NaiveDateTime,
+    revoked: bool,
+    expired: &'a str,
+}
+
+fn add_token_rows(app: &TestApp, rows: &[TokenRow]) {
+    let created = ts(Utc::now().naive_utc() - Duration::days(3));
+    let values: Vec<String> = rows
+        .iter()
+        .map(|r| {
+            format!(
+                "('{jti}', 'hash-{jti}', 'access', (SELECT id FROM users WHERE email = '{ADMIN_EMAIL}'), \
+                 '{ADMIN_EMAIL}', {session}, '{created}', '{expires}', {revoked}, {expired})",
+                jti = r.jti,
+                session = r.session,
+                expires = ts(r.expires_at),
+                revoked = r.revoked,
+                expired = r.expired,
+            )
+        })
+        .collect();
+    app.sql(&format!(
+        "INSERT INTO tokens (jti, token_hash, token_type, user_id, user_email, session_id, \
+         created_at, expires_at, revoked, expired) VALUES {}",
+        values.join(", ")
+    ));
+}
+
+async fn small_batches_over_interleaved_ages_touch_exactly_the_due_rows(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let now = Utc::now().naive_utc();
+    let h = Duration::hours;
+    // Timestamps shared by several rows, so batch boundaries fall inside runs of
+    // equal timestamps and the walk has to order them by id.
+    let (old_a, old_b) = (now - h(30), now - h(26));
+    let (recent_a, recent_b) = (now - h(1), now - h(2));
+    add_session(&app, 5000, now + h(48), None); // live, holds the interleaved tokens
+    let mut rows = Vec::new();
+    for i in 0..33 {
+        let (kind, expires_at) = match i % 3 {
+            0 => ("old", if i % 2 == 0 { old_a } else { old_b }),
+            1 => ("recent", if i % 2 == 0 { recent_a } else { recent_b }),
+            _ => ("live", now + h(1)),
+        };
+        rows.push(TokenRow {
+            jti: format!("{kind}-{i}"),
+            session: 5000,
+            expires_at,
+            revoked: i % 4 == 0,
+            expired: "false",
+        });
+        if i % 11 == 0 {
+            // Already marked by an earlier pass: neither counted nor touched again.
+            rows.push(TokenRow {
+                jti: format!("premarked-{i}"),
+                session: 5000,
+                expires_at: recent_a,
+                revoked: false,
+                expired: "true",
+            });
+        }
+    }
+    add_token_rows(&app, &rows);
+
+    // Ended sessions of two kinds, every other one still holding a token that
+    // keeps it; all expired ones share one expiry, all revoked ones one revocation.
+    let mut holders = Vec::new();
+    for id in 5001..=5010 {
+        add_session(&app, id, old_a, None);
+        if id % 2 == 0 {
+            holders.push(id);
+        }
+    }
+    for id in 5101..=5108 {
+        add_session(&app, id, now + h(120), Some(now - h(48)));
+        if id % 2 == 0 {
+            holders.push(id);
+        }
+    }
+    add_session(&app, 5201, now - h(2), None); // ended within the retention
+    add_session(&app, 5202, now + h(120), Some(now - h(2))); // revoked within it
+    let holding: Vec<TokenRow> = holders
+        .iter()
+        .map(|&id| TokenRow {
+            jti: format!("holder-{id}"),
+            session: id,
+            expires_at: now + h(100),
+            revoked: true,
+            expired: "false",
+        })
+        .collect();
+    add_token_rows(&app, &holding);
+
+    // Audit events old and new alternating, the old ones in two runs of equal time.
+    for i in 0..14 {
+        let at = match i % 3 {
+            0 => now - Duration::days(10),
+            1 => now - Duration::days(100),
+            _ => now - Duration::days(120),
+        };
+        add_audit(&app, 1, at);
+    }
+
+    let service = cleanup_service(&app, 4);
+    let report = run(&service).await;
+    // 11 old tokens, 11 recent ones, 5 + 4 empty ended sessions, 9 old audit events.
+    assert_eq!(report.tokens_deleted, 11, "{report:?}");
+    assert_eq!(report.tokens_marked, 11, "{report:?}");
+    assert_eq!(report.sessions_deleted, 9, "{report:?}");
+    assert_eq!(report.audit_events_deleted, 9, "{report:?}");
+    // Every step: full batches, then one short one (11 = 4+4+3, 9 = 4+4+1).
+    assert_eq!(report.statements, 3 * 4, "{report:?}");
+
+    let count = |q: &str| app.sql_i64(&format!("SELECT COUNT(*) AS n FROM tokens WHERE {q}"));
+    assert_eq!(count("jti LIKE 'old-%'"), 0);
+    assert_eq!(count("jti LIKE 'recent-%' AND expired = true"), 11);
+    assert_eq!(count("jti LIKE 'recent-%'"), 11);
+    assert_eq!(count("jti LIKE 'premarked-%' AND expired = true"), 3);
+    assert_eq!(count("jti LIKE 'live-%' AND expired = false"), 11);
+    assert_eq!(count("jti LIKE 'holder-%' AND expired = false"), 9);
+    assert_eq!(count("expired = true"), 14);
+    let kept: Vec<String> = holders
+        .iter()
+        .chain(&[5000, 5201, 5202])
+        .map(i64::to_string)
+        .collect();
+    assert_eq!(
+        app.sql_i64(&format!(
+            "SELECT COUNT(*) AS n FROM sessions WHERE id IN ({})",
+            kept.join(", ")
+        )),
+        12
+    );
+    assert_eq!(
+        app.sql_i64("SELECT COUNT(*) AS n FROM sessions WHERE id BETWEEN 5001 AND 5108"),
+        9
+    );
+    assert_eq!(
+        app.sql_i64("SELECT COUNT(*) AS n FROM audit_events WHERE event = 'logout'"),
+        5
+    );
+
+    let again = run(&service).await;
+    assert_eq!(again.rows_deleted() + again.tokens_marked, 0, "{again:?}");
+    assert_eq!(again.statements, 4);
+}
+
 backend_tests!(
     cleanup_deletes_past_retention_marks_the_rest_and_keeps_the_live,
     a_token_retention_of_zero_deletes_every_expired_token,
+    small_batches_over_interleaved_ages_touch_exactly_the_due_rows,
 );
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

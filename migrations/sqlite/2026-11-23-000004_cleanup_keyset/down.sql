@@ -1,0 +1,1 @@
+-- Nothing to undo: the up migration changes nothing on SQLite.

@@ -1,0 +1,6 @@
+-- Nothing to change on SQLite. Cleanup walks (timestamp, id) in keyset batches;
+-- PostgreSQL's indexes gain the id for that in this migration, but an SQLite
+-- index always ends in the rowid, which `id INTEGER PRIMARY KEY` is, so
+-- tokens_expires_at_idx, tokens_unmarked_expires_at_idx, sessions_expires_at_idx,
+-- sessions_revoked_at_idx and audit_events_created_at_idx already give that order
+-- (EXPLAIN QUERY PLAN shows no temporary B-tree for the ORDER BY).
