@@ -160,7 +160,7 @@ impl Default for Settings {
             ws_session_check_ms: 10_000,
             trusted_proxies: Vec::new(),
             cleanup_cron: "0 0 * * * *".into(),
-            cleanup_batch_size: 5000,
+            cleanup_batch_size: 2000,
             token_retention_hours: 24,
             audit_retention_days: 90,
             bcrypt_cost: 12,
