@@ -44,4 +44,10 @@ if [[ "${CI:-}" == "true" ]]; then
     echo "PostgreSQL reachable at $(redact_url "$TOKENWARD_TEST_POSTGRES_URL")"
 fi
 
-exec cargo test --locked --all-targets -- "$@"
+# Sum every test binary's result into one closing line.
+log="$(mktemp)"
+trap 'rm -f "$log"' EXIT
+status=0
+cargo test --locked --all-targets -- "$@" 2>&1 | tee "$log" || status=$?
+awk '/^test result:/ { p += $4; f += $6 } END { printf "total: %d passed, %d failed\n", p, f }' "$log"
+exit "$status"
