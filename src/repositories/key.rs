@@ -7,16 +7,6 @@ use crate::db::schema::{server_state, signing_keys::dsl};
 use crate::db::DbConnection;
 use crate::models::{NewSigningKey, SigningKeyRow};
 
-/// Keys of `algorithm` not yet retired, newest first.
-pub fn find_active(conn: &mut DbConnection, algorithm: &str) -> QueryResult<Vec<SigningKeyRow>> {
-    dsl::signing_keys
-        .filter(dsl::algorithm.eq(algorithm))
-        .filter(dsl::retired_at.is_null())
-        .order((dsl::created_at.desc(), dsl::id.desc()))
-        .select(SigningKeyRow::as_select())
-        .load(conn)
-}
-
 /// Inserts a key.
 pub fn insert(conn: &mut DbConnection, key: &NewSigningKey) -> QueryResult<usize> {
     diesel::insert_into(dsl::signing_keys)

@@ -236,16 +236,6 @@ impl KeyRing {
         &self.jwks
     }
 
-    /// Algorithm of the current signer.
-    pub fn algorithm(&self) -> Algorithm {
-        self.signer.algorithm
-    }
-
-    /// True when `kid` verifies in this ring.
-    pub fn knows(&self, kid: &str) -> bool {
-        self.verifiers.contains_key(kid)
-    }
-
     /// The kid new tokens are signed with.
     pub fn current_kid(&self) -> &str {
         &self.signer.kid

@@ -4,7 +4,7 @@
 use crate::db::Db;
 use crate::errors::{AppError, AppResult};
 use crate::metrics::{self as m};
-use crate::repositories::stats;
+use crate::repositories::metrics as counts;
 use crate::util;
 
 /// Renders `/metrics`.
@@ -31,8 +31,8 @@ impl MetricsService {
             .run(|c| {
                 let now = util::now();
                 Ok((
-                    stats::count_active_sessions(c, now)?,
-                    stats::count_active_tokens(c, now)?,
+                    counts::active_sessions(c, now)?,
+                    counts::active_tokens(c, now)?,
                 ))
             })
             .await;
