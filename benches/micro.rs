@@ -123,11 +123,16 @@ fn fixture(
         refresh: 86400,
         session_max: 86400,
     };
+    let lookups = {
+        let _runtime = rt.enter();
+        tokenward::services::lookup::TokenLookups::start(db.clone(), 2)
+    };
     let service = TokenService::new(
         db.clone(),
         store,
         lifetimes,
         Arc::new(ValidationCache::new(Duration::ZERO)),
+        lookups,
     );
     let svc = service.clone();
     let token = rt

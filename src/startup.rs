@@ -25,6 +25,7 @@ use crate::services::admin::AdminService;
 use crate::services::auth::{AuthService, Lockout};
 use crate::services::cleanup::{CleanupPolicy, CleanupService};
 use crate::services::keys::{self, KeyStore};
+use crate::services::lookup::TokenLookups;
 use crate::services::oauth::OAuthService;
 use crate::services::rate_limit::LoginRateLimiter;
 use crate::services::session::SessionService;
@@ -186,7 +187,12 @@ impl Application {
         let cache = Arc::new(ValidationCache::new(Duration::from_millis(
             settings.validation_cache_ms,
         )));
-        let tokens = TokenService::new(db.clone(), key_store.clone(), lifetimes, cache);
+        // As many lookup queries in flight as there are cores: more would only
+        // queue inside the database; fewer, larger queries cost it less.
+        let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+        let lookup_slots = cores.clamp(1, settings.db_pool_size.max(1) as usize);
+        let lookups = TokenLookups::start(db.clone(), lookup_slots);
+        let tokens = TokenService::new(db.clone(), key_store.clone(), lifetimes, cache, lookups);
         let lockout = Lockout {
             threshold: settings.lockout_threshold,
             seconds: settings.lockout_seconds,

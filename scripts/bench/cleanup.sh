@@ -197,7 +197,9 @@ wrk -t"$threads" -c"$connections" -d600s --timeout 5s -s "$work/validate.lua" \
 wrk_pid=$!
 sleep 2
 cleanup_started=$(date +%s.%N)
-timeout 900 "$bin" cleanup >"$work/cleanup.txt" 2>"$work/cleanup.log"
+# Debug level on the cleanup service logs every statement's rows and time.
+RUST_LOG="warn,tokenward::services::cleanup=debug" \
+    timeout 900 "$bin" cleanup >"$work/cleanup.txt" 2>"$work/cleanup.log"
 cleanup_ended=$(date +%s.%N)
 # wrk prints its summary when interrupted.
 kill -INT "$wrk_pid" 2>/dev/null || true
@@ -228,4 +230,5 @@ report="bench-results/cleanup-$(date -u +%Y%m%dT%H%M%SZ).txt"
     echo "validate during:   p50 $d50 ms, p99 $d99 ms ($(grep '^RESULT' "$work/during.txt" | sed 's/^RESULT //'))"
     echo "p99 during / before: $(python3 -c "print(f'{$d99 / $b99:.2f}')") (target <= 2: $(verdict "$d99 <= 2 * $b99"))"
 } | tee "$report"
-echo "report written to $report"
+cp "$work/cleanup.log" "${report%.txt}-statements.log"
+echo "report written to $report (every cleanup statement in ${report%.txt}-statements.log)"

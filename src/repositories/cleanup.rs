@@ -94,6 +94,8 @@ pub struct SessionCursor {
 pub struct Batch<C> {
     /// Rows written.
     pub rows: usize,
+    /// False once the walk reached its end: the next batch would find nothing.
+    pub more: bool,
     /// The position after this batch (unchanged when it wrote nothing).
     pub next: C,
 }
@@ -117,13 +119,17 @@ pub fn delete_tokens_expired_before(
         "DELETE FROM tokens WHERE {} RETURNING id, expires_at AS at",
         by_ids(conn, &select)
     );
-    walk(conn, &sql, &p, after)
+    walk(conn, &sql, &p, after, limit)
 }
 
-/// Sets `expired` on up to `limit` unmarked tokens whose `expires_at` is not
-/// after `now`, after `after` in `(expires_at, id)` order. Start the walk at
-/// `Key::before(cutoff)` once the tokens expired before the cutoff are deleted:
-/// their index entries stay behind, dead, until a vacuum.
+/// Marks `expired` on the tokens among the next `limit` in `(expires_at, id)`
+/// order after `after`, up to `expires_at <= now`, that are not marked yet.
+///
+/// No index mentions `expired` (so that the mark can be a heap-only update), so
+/// the walk cannot skip marked rows; instead each batch covers exactly the next
+/// `limit` index entries, marked or not: the first statement finds the key that
+/// ends the batch, the second marks the unmarked rows up to it. A batch costs the
+/// same however many of its rows an earlier run marked.
 pub fn mark_expired(
     conn: &mut DbConnection,
     now: NaiveDateTime,
@@ -131,19 +137,34 @@ pub fn mark_expired(
     limit: i64,
 ) -> QueryResult<Batch<Option<Key>>> {
     let mut p = Params::default();
-    // `NOT expired` with no bound value matches the partial index's predicate.
-    let select = format!(
-        "SELECT id FROM tokens WHERE NOT expired AND expires_at <= {}{} \
-         ORDER BY expires_at, id LIMIT {}",
+    let end_sql = format!(
+        "SELECT id, expires_at AS at FROM tokens WHERE expires_at <= {}{} \
+         ORDER BY expires_at, id LIMIT 1 OFFSET {}",
         p.at(now),
         p.after("expires_at, id", after),
-        p.id(limit),
+        p.id(limit.max(1) - 1),
     );
-    let sql = format!(
-        "UPDATE tokens SET expired = TRUE WHERE {} RETURNING id, expires_at AS at",
-        by_ids(conn, &select)
+    let end: Option<KeyRow> = load(conn, &end_sql, &p)?.pop();
+
+    let mut p = Params::default();
+    let mut sql = format!(
+        "UPDATE tokens SET expired = TRUE WHERE NOT expired AND expires_at <= {}{}",
+        p.at(now),
+        p.after("expires_at, id", after),
     );
-    walk(conn, &sql, &p, after)
+    if let Some(e) = &end {
+        sql.push_str(&format!(
+            " AND (expires_at, id) <= ({}, {})",
+            p.at(e.at),
+            p.id(e.id)
+        ));
+    }
+    let rows = execute(conn, &sql, &p)?;
+    Ok(Batch {
+        rows,
+        more: end.is_some(),
+        next: end.map(|e| Key { at: e.at, id: e.id }).or(after),
+    })
 }
 
 #[derive(QueryableByName)]
@@ -198,6 +219,7 @@ pub fn delete_sessions_ended_before(
     }
     Ok(Batch {
         rows: rows.len(),
+        more: full(rows.len(), limit),
         next,
     })
 }
@@ -221,7 +243,7 @@ pub fn delete_audit_before(
         "DELETE FROM audit_events WHERE {} RETURNING id, created_at AS at",
         by_ids(conn, &select)
     );
-    walk(conn, &sql, &p, after)
+    walk(conn, &sql, &p, after, limit)
 }
 
 /// A written row's key, as the statements return it.
@@ -239,6 +261,7 @@ fn walk(
     sql: &str,
     params: &Params,
     after: Option<Key>,
+    limit: i64,
 ) -> QueryResult<Batch<Option<Key>>> {
     let rows: Vec<KeyRow> = load(conn, sql, params)?;
     let mut next = after;
@@ -247,8 +270,14 @@ fn walk(
     }
     Ok(Batch {
         rows: rows.len(),
+        more: full(rows.len(), limit),
         next,
     })
+}
+
+/// A batch that wrote its whole limit may have left work behind.
+fn full(rows: usize, limit: i64) -> bool {
+    i64::try_from(rows).map_or(true, |n| n >= limit)
 }
 
 fn advance(position: &mut Option<Key>, at: NaiveDateTime, id: i64) {
@@ -313,6 +342,13 @@ where
             Param::At(t) => q.bind::<Timestamp, _>(t),
             Param::Int(i) => q.bind::<BigInt, _>(i),
         })
+}
+
+fn execute(conn: &mut DbConnection, sql: &str, params: &Params) -> QueryResult<usize> {
+    match conn {
+        DbConnection::Postgresql(pg) => bound::<Pg>(sql.to_owned(), params).execute(pg),
+        DbConnection::Sqlite(lite) => bound::<Sqlite>(sql.replace('$', "?"), params).execute(lite),
+    }
 }
 
 fn load<R>(conn: &mut DbConnection, sql: &str, params: &Params) -> QueryResult<Vec<R>>

@@ -38,13 +38,34 @@ pub fn find_context_by_hash(
         ))
         .first::<(Token, Option<Session>, User)>(conn)
         .optional()
-        .map(|row| {
-            row.map(|(token, session, user)| TokenContext {
-                token,
-                session,
-                user,
-            })
-        })
+        .map(|row| row.map(context))
+}
+
+/// The tokens with these hashes, each with its session and owner, in one query
+/// (hashes with no token are simply missing from the answer).
+pub fn find_contexts_by_hashes(
+    conn: &mut DbConnection,
+    hashes: &[String],
+) -> QueryResult<Vec<TokenContext>> {
+    dsl::tokens
+        .inner_join(users::table)
+        .left_join(sessions::table)
+        .filter(dsl::token_hash.eq_any(hashes))
+        .select((
+            Token::as_select(),
+            Option::<Session>::as_select(),
+            User::as_select(),
+        ))
+        .load::<(Token, Option<Session>, User)>(conn)
+        .map(|rows| rows.into_iter().map(context).collect())
+}
+
+fn context((token, session, user): (Token, Option<Session>, User)) -> TokenContext {
+    TokenContext {
+        token,
+        session,
+        user,
+    }
 }
 
 /// Revokes one token if not yet revoked; returns 1 when this call revoked it.

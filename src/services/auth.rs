@@ -330,7 +330,7 @@ fn issue_challenge(
     token_repo::insert(
         c,
         &NewToken {
-            jti: uuid::Uuid::new_v4().to_string(),
+            jti: util::new_jti(),
             token_hash: token_hash(&challenge_token),
             token_type: kind::CHALLENGE.to_string(),
             user_id: user.id,

@@ -1,10 +1,11 @@
 //! Service layer: the cleanup rules. Tokens expired for longer than the retention
-//! are deleted, the remaining ones past `expires_at` are marked `expired` (which
-//! keeps the "active tokens" queries on their partial index), ended sessions with
-//! no tokens left are deleted after the same retention, and audit events after
-//! theirs. Every step runs in bounded keyset batches until a batch comes back
-//! short.
+//! are deleted, the remaining ones past `expires_at` are marked `expired`, ended
+//! sessions with no tokens left are deleted after the same retention, and audit
+//! events after theirs. Every step runs in bounded keyset batches until its walk
+//! ends; the batch size adapts so that each statement stays near
+//! `TARGET_STATEMENT`, whatever the machine and its load.
 
+use std::sync::{Arc, Mutex};
 use std::time::{Duration as StdDuration, Instant};
 
 use chrono::{Duration, NaiveDateTime};
@@ -74,17 +75,37 @@ impl CleanupReport {
     }
 }
 
+/// How long a batch statement should take: well under the 250 ms that any one
+/// statement may hold its row locks, while keeping the per-statement overhead
+/// small.
+pub const TARGET_STATEMENT: StdDuration = StdDuration::from_millis(80);
+
+/// The smallest batch the adaptation goes down to (unless the configured
+/// batch is smaller still).
+const MIN_BATCH: i64 = 100;
+
+/// How far before the previous run's "now" marking starts again, for tokens
+/// written meanwhile by an instance whose clock runs behind.
+const MARK_OVERLAP_MINUTES: i64 = 5;
+
 /// Runs cleanup passes over one database.
 #[derive(Clone)]
 pub struct CleanupService {
     db: Db,
     policy: CleanupPolicy,
+    /// Everything that expired before this was marked by an earlier run of this
+    /// service; the next run starts marking there (None: at the retention cutoff).
+    marked_until: Arc<Mutex<Option<NaiveDateTime>>>,
 }
 
 impl CleanupService {
     /// A service over `db` applying `policy`.
     pub fn new(db: Db, policy: CleanupPolicy) -> Self {
-        Self { db, policy }
+        Self {
+            db,
+            policy,
+            marked_until: Arc::new(Mutex::new(None)),
+        }
     }
 
     /// One full pass, on a dedicated connection holding the cleanup lock; a pass
@@ -93,6 +114,8 @@ impl CleanupService {
     pub async fn run_once(&self) -> AppResult<CleanupReport> {
         let policy = self.policy;
         let started = Instant::now();
+        let now = util::now();
+        let marked_until = self.marked_until.lock().map(|m| *m).unwrap_or(None);
         let mut report = self
             .db
             .run_dedicated(move |conn| {
@@ -102,7 +125,7 @@ impl CleanupService {
                         ..CleanupReport::default()
                     });
                 }
-                let outcome = sweep(conn, policy, util::now());
+                let outcome = sweep(conn, policy, now, marked_until);
                 if let Err(e) = cleanup_repo::unlock(conn) {
                     // Closing the dedicated connection releases it anyway.
                     tracing::warn!(error = %e, "could not release the cleanup lock");
@@ -110,6 +133,11 @@ impl CleanupService {
                 outcome
             })
             .await?;
+        if !report.skipped {
+            if let Ok(mut m) = self.marked_until.lock() {
+                *m = Some(now);
+            }
+        }
         report.duration = started.elapsed();
         Ok(report)
     }
@@ -123,55 +151,82 @@ fn sweep(
     conn: &mut DbConnection,
     policy: CleanupPolicy,
     now: NaiveDateTime,
+    marked_until: Option<NaiveDateTime>,
 ) -> AppResult<CleanupReport> {
-    let n = policy.batch_size;
+    let max = policy.batch_size;
     let token_cutoff = now - policy.token_retention;
     let audit_cutoff = now - policy.audit_retention;
     let mut r = CleanupReport::default();
-    r.tokens_deleted = drain(conn, &mut r, "delete_tokens", n, None, |c, after| {
+    r.tokens_deleted = drain(conn, &mut r, "delete_tokens", max, None, |c, after, n| {
         cleanup_repo::delete_tokens_expired_before(c, token_cutoff, after, n)
     })?;
-    // Everything that expired before the cutoff was just deleted, so marking
-    // starts there rather than among the deleted rows' dead index entries.
-    let mark_from = Some(Key::before(token_cutoff));
-    r.tokens_marked = drain(conn, &mut r, "mark_expired", n, mark_from, |c, after| {
-        cleanup_repo::mark_expired(c, now, after, n)
-    })?;
-    let sessions_from = SessionCursor::default();
+    // Everything that expired before the cutoff was just deleted, and what an
+    // earlier run marked need not be walked again.
+    let mark_from = marked_until
+        .map(|t| t - Duration::minutes(MARK_OVERLAP_MINUTES))
+        .map_or(token_cutoff, |t| t.max(token_cutoff));
+    r.tokens_marked = drain(
+        conn,
+        &mut r,
+        "mark_expired",
+        max,
+        Some(Key::before(mark_from)),
+        |c, after, n| cleanup_repo::mark_expired(c, now, after, n),
+    )?;
     r.sessions_deleted = drain(
         conn,
         &mut r,
         "delete_sessions",
-        n,
-        sessions_from,
-        |c, at| cleanup_repo::delete_sessions_ended_before(c, token_cutoff, at, n),
+        max,
+        SessionCursor::default(),
+        |c, at, n| cleanup_repo::delete_sessions_ended_before(c, token_cutoff, at, n),
     )?;
-    r.audit_events_deleted = drain(conn, &mut r, "delete_audit_events", n, None, |c, after| {
-        cleanup_repo::delete_audit_before(c, audit_cutoff, after, n)
-    })?;
+    r.audit_events_deleted = drain(
+        conn,
+        &mut r,
+        "delete_audit_events",
+        max,
+        None,
+        |c, after, n| cleanup_repo::delete_audit_before(c, audit_cutoff, after, n),
+    )?;
     Ok(r)
 }
 
+/// The next batch size: halved after a statement slower than the target, grown
+/// by half after one under half of it, always within `[min(MIN_BATCH, max), max]`.
+fn next_limit(limit: i64, took: StdDuration, max: i64) -> i64 {
+    let floor = MIN_BATCH.min(max);
+    if took > TARGET_STATEMENT {
+        (limit / 2).max(floor)
+    } else if took < TARGET_STATEMENT / 2 {
+        (limit + limit / 2 + 1).min(max)
+    } else {
+        limit
+    }
+}
+
 /// Repeats one batch statement, each starting where the previous one stopped,
-/// until one touches fewer than `limit` rows (each statement commits on its
-/// own), timing every statement into `report`.
+/// until the walk ends (each statement commits on its own), timing every
+/// statement into `report` and steering the batch size towards
+/// `TARGET_STATEMENT`.
 fn drain<C: Copy>(
     conn: &mut DbConnection,
     report: &mut CleanupReport,
     step: &'static str,
-    limit: i64,
+    max: i64,
     start: C,
-    mut batch: impl FnMut(&mut DbConnection, C) -> diesel::QueryResult<Batch<C>>,
+    mut batch: impl FnMut(&mut DbConnection, C, i64) -> diesel::QueryResult<Batch<C>>,
 ) -> AppResult<usize> {
-    let limit = usize::try_from(limit).unwrap_or(usize::MAX);
+    let mut limit = max;
     let mut position = start;
     let mut total = 0;
     loop {
         let started = Instant::now();
-        let done = batch(conn, position)?;
+        let done = batch(conn, position, limit)?;
         let took = started.elapsed();
         tracing::debug!(
             step,
+            limit,
             rows = done.rows,
             ms = took.as_secs_f64() * 1000.0,
             "cleanup statement"
@@ -185,9 +240,10 @@ fn drain<C: Copy>(
         }
         total += done.rows;
         position = done.next;
-        if done.rows < limit {
+        if !done.more {
             return Ok(total);
         }
+        limit = next_limit(limit, took, max);
     }
 }
 
@@ -207,5 +263,21 @@ mod tests {
         assert_eq!(p.batch_size, 10);
         assert_eq!(p.token_retention, Duration::hours(6));
         assert_eq!(p.audit_retention, Duration::days(30));
+    }
+
+    #[test]
+    fn the_batch_size_follows_the_statement_time() {
+        let slow = TARGET_STATEMENT * 2;
+        let quick = TARGET_STATEMENT / 4;
+        let steady = TARGET_STATEMENT * 3 / 4;
+        assert_eq!(next_limit(2000, slow, 2000), 1000);
+        assert_eq!(next_limit(150, slow, 2000), MIN_BATCH);
+        assert_eq!(next_limit(MIN_BATCH, slow, 2000), MIN_BATCH);
+        assert_eq!(next_limit(1000, quick, 2000), 1501);
+        assert_eq!(next_limit(1900, quick, 2000), 2000);
+        assert_eq!(next_limit(1000, steady, 2000), 1000);
+        // A configured batch below the floor is kept as it is.
+        assert_eq!(next_limit(3, slow, 3), 3);
+        assert_eq!(next_limit(1, quick, 3), 2);
     }
 }

@@ -6,6 +6,7 @@ pub mod audit;
 pub mod auth;
 pub mod cleanup;
 pub mod keys;
+pub mod lookup;
 pub mod oauth;
 pub mod rate_limit;
 pub mod session;

@@ -14,6 +14,7 @@ use crate::repositories::{session as session_repo, token as token_repo};
 use crate::security::hashing::{opaque_token, token_hash};
 use crate::security::jwt::{AccessClaims, Rejection};
 use crate::services::keys::KeyStore;
+use crate::services::lookup::TokenLookups;
 use crate::services::validation_cache::ValidationCache;
 use crate::util;
 
@@ -82,21 +83,25 @@ pub struct TokenService {
     keys: Arc<KeyStore>,
     lifetimes: Lifetimes,
     cache: Arc<ValidationCache>,
+    lookups: TokenLookups,
 }
 
 impl TokenService {
-    /// A service over `db` signing with `keys`.
+    /// A service over `db` signing with `keys`; validation lookups go through
+    /// `lookups`.
     pub fn new(
         db: Db,
         keys: Arc<KeyStore>,
         lifetimes: Lifetimes,
         cache: Arc<ValidationCache>,
+        lookups: TokenLookups,
     ) -> Self {
         Self {
             db,
             keys,
             lifetimes,
             cache,
+            lookups,
         }
     }
 
@@ -138,7 +143,7 @@ impl TokenService {
             email: user.email.clone(),
             roles: user.role_list(),
             sid: session_id.to_string(),
-            jti: uuid::Uuid::new_v4().to_string(),
+            jti: util::new_jti(),
             iat: now_secs,
             nbf: now_secs,
             exp: access_exp,
@@ -173,7 +178,7 @@ impl TokenService {
                 kid,
             ),
         )?;
-        let refresh_jti = uuid::Uuid::new_v4().to_string();
+        let refresh_jti = util::new_jti();
         token_repo::insert(
             conn,
             &row(refresh_jti, &refresh_token, kind::REFRESH, end_secs, None),
@@ -203,18 +208,23 @@ impl TokenService {
             .cache
             .enabled()
             .then(|| (hash.clone(), self.cache.generation()));
-        let jti = claims.jti;
-        let ctx = self
-            .db
-            .run(move |conn| {
-                let Some(ctx) = token_repo::find_context_by_hash(conn, &hash)? else {
-                    return Err(AppError::TokenInvalid("unknown token"));
-                };
-                check_access(&ctx, &jti, now)?;
-                touch(conn, &ctx, now);
-                Ok(ctx)
-            })
-            .await?;
+        let Some(ctx) = self.lookups.find(hash).await? else {
+            return Err(AppError::TokenInvalid("unknown token"));
+        };
+        check_access(&ctx, &claims.jti, now)?;
+        if needs_touch(&ctx, now) {
+            // At most once a minute per token, off the request's path: the
+            // answer does not wait for the write, and a failed write is logged.
+            let (db, marked) = (self.db.clone(), ctx.clone());
+            tokio::spawn(async move {
+                let _ = db
+                    .run(move |conn| {
+                        touch(conn, &marked, now);
+                        Ok(())
+                    })
+                    .await;
+            });
+        }
         let principal = Principal {
             session_id: ctx.token.session_id.unwrap_or_default(),
             jti: ctx.token.jti,
@@ -280,9 +290,14 @@ pub fn check_access(ctx: &TokenContext, jti: &str, now: NaiveDateTime) -> AppRes
 
 /// Coalesced last-use marks: at most one write a minute per token. A failed mark
 /// never fails the request it rides on.
+fn needs_touch(ctx: &TokenContext, now: NaiveDateTime) -> bool {
+    let stale_before = now - Duration::seconds(TOUCH_INTERVAL_SECS);
+    ctx.token.last_used_at.is_none_or(|t| t < stale_before)
+}
+
 fn touch(conn: &mut DbConnection, ctx: &TokenContext, now: NaiveDateTime) {
     let stale_before = now - Duration::seconds(TOUCH_INTERVAL_SECS);
-    if ctx.token.last_used_at.is_some_and(|t| t >= stale_before) {
+    if !needs_touch(ctx, now) {
         return;
     }
     if let Err(e) = token_repo::touch(conn, ctx.token.id, now, stale_before) {

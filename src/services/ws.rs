@@ -93,7 +93,7 @@ impl WsService {
         let token = opaque_token();
         let now = util::now();
         let row = NewToken {
-            jti: uuid::Uuid::new_v4().to_string(),
+            jti: util::new_jti(),
             token_hash: token_hash(&token),
             token_type: kind::WS.to_string(),
             user_id: principal.user.id,
