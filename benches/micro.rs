@@ -70,6 +70,29 @@ fn jwt_verify(c: &mut Criterion) {
     group.finish();
 }
 
+/// Signing one access token per algorithm: the CPU cost that bounds login and
+/// refresh throughput.
+fn jwt_sign(c: &mut Criterion) {
+    let now = chrono::Utc::now().timestamp();
+    let mut group = c.benchmark_group("jwt_sign");
+    for alg in [
+        Algorithm::HS256,
+        Algorithm::RS256,
+        Algorithm::ES256,
+        Algorithm::EdDSA,
+    ] {
+        let Ok(m) = KeyMaterial::generate(alg) else {
+            continue;
+        };
+        let Ok(ring) = KeyRing::new(&m, &[], "tokenward".into(), "tokenward".into()) else {
+            continue;
+        };
+        let claims = claims(now);
+        group.bench_function(format!("{alg:?}"), |b| b.iter(|| ring.sign(&claims)));
+    }
+    group.finish();
+}
+
 /// A migrated scratch database with one user, session and `n` access tokens;
 /// returns the settings, the pool handle and one issued token.
 struct Fixture {
@@ -243,5 +266,5 @@ fn database(c: &mut Criterion) {
     }
 }
 
-criterion_group!(benches, jwt_verify, database);
+criterion_group!(benches, jwt_sign, jwt_verify, database);
 criterion_main!(benches);

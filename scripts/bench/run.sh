@@ -92,6 +92,10 @@ run_wrk() {
         /Non-2xx/ { bad = $5 }
         END { printf "%.0f %.2f %.2f %d\n", rps, p50, p99, bad }
     ' "$WORK/$name.txt"
+    # Keep wrk's whole output (with any script diagnostics) when requests failed.
+    if grep -q "Non-2xx" "$WORK/$name.txt"; then
+        cp "$WORK/$name.txt" "$OUT_DIR/wrk-$STAMP-${CURRENT_BACKEND:-x}-$name.log"
+    fi
 }
 
 start_server() {
@@ -114,13 +118,13 @@ stop_server() {
 }
 
 seed_sessions() {
-    : >"$WORK/access.txt"
-    : >"$WORK/refresh.txt"
+    : >"$WORK/access-tokens.txt"
+    : >"$WORK/refresh-tokens.txt"
     for _ in $(seq 1 "$SESSIONS"); do
         curl -sf -X POST "http://127.0.0.1:$PORT/auth/login" -H 'content-type: application/json' \
             -d '{"email":"seed@bench.local","password":"bench-seed-pw"}' |
             python3 -c 'import json,sys; t=json.load(sys.stdin); print(t["access_token"]); print(t["refresh_token"], file=sys.stderr)' \
-                >>"$WORK/access.txt" 2>>"$WORK/refresh.txt"
+                >>"$WORK/access-tokens.txt" 2>>"$WORK/refresh-tokens.txt"
     done
 }
 
@@ -144,6 +148,7 @@ row() { # backend case rps p50 p99 bad rss_kb floor_rps
 }
 
 for backend in $BACKENDS; do
+    CURRENT_BACKEND="$backend"
     echo "== $backend"
     case "$backend" in
         sqlite) url="sqlite://$WORK/bench.db" ;;
@@ -166,7 +171,7 @@ for backend in $BACKENDS; do
     "$FLOOR_BIN" --bind "127.0.0.1:$FLOOR_PORT" --jwks "http://127.0.0.1:$PORT/.well-known/jwks.json" >"$WORK/floor.log" 2>&1 &
     FLOOR_PID=$!
     wait_http "http://127.0.0.1:$FLOOR_PORT/auth/validate" || true
-    read -r frps fp50 fp99 fbad < <(run_wrk floor "$CONNECTIONS" "http://127.0.0.1:$FLOOR_PORT" "$BENCH_DIR/validate.lua" "$WORK/access.txt")
+    read -r frps fp50 fp99 fbad < <(run_wrk floor "$CONNECTIONS" "http://127.0.0.1:$FLOOR_PORT" "$BENCH_DIR/validate.lua" "$WORK/access-tokens.txt")
     floor_hwm="$(hwm_kb "$FLOOR_PID")"
     kill "$FLOOR_PID" 2>/dev/null || true
     wait "$FLOOR_PID" 2>/dev/null || true
@@ -175,12 +180,13 @@ for backend in $BACKENDS; do
 
     has() { [[ " $CASES " == *" $1 "* ]]; }
     if has validate; then
-    read -r rps p50 p99 bad < <(run_wrk validate "$CONNECTIONS" "http://127.0.0.1:$PORT" "$BENCH_DIR/validate.lua" "$WORK/access.txt")
+    read -r rps p50 p99 bad < <(run_wrk validate "$CONNECTIONS" "http://127.0.0.1:$PORT" "$BENCH_DIR/validate.lua" "$WORK/access-tokens.txt")
     row "$backend" "GET /auth/validate" "$rps" "$p50" "$p99" "$bad" "$(hwm_kb "$SERVER_PID")" "$frps"
     fi
     if has refresh; then
 
-    read -r rps p50 p99 bad < <(run_wrk refresh 32 "http://127.0.0.1:$PORT" "$BENCH_DIR/refresh.lua" "$WORK/refresh.txt" 2)
+    [[ -n "${BENCH_TOP:-}" ]] && (sleep $((DURATION / 2)); top -b -n1 -w 200 | head -20 >"$OUT_DIR/top-refresh.txt") &
+    read -r rps p50 p99 bad < <(run_wrk refresh 32 "http://127.0.0.1:$PORT" "$BENCH_DIR/refresh.lua" "$WORK/refresh-tokens.txt" 2)
     row "$backend" "POST /auth/refresh" "$rps" "$p50" "$p99" "$bad" "$(hwm_kb "$SERVER_PID")" "$frps"
     fi
     if has login; then
@@ -194,7 +200,7 @@ for backend in $BACKENDS; do
     run_wrk storm 32 "http://127.0.0.1:$PORT" "$BENCH_DIR/login.lua" admin@bench.local bench-admin-pw >"$WORK/storm.out" &
     storm_pid=$!
     sleep 1
-    read -r rps p50 p99 bad < <(DURATION=$((DURATION - 2)) run_wrk during-storm "$CONNECTIONS" "http://127.0.0.1:$PORT" "$BENCH_DIR/validate.lua" "$WORK/access.txt")
+    read -r rps p50 p99 bad < <(DURATION=$((DURATION - 2)) run_wrk during-storm "$CONNECTIONS" "http://127.0.0.1:$PORT" "$BENCH_DIR/validate.lua" "$WORK/access-tokens.txt")
     wait "$storm_pid" || true
     row "$backend" "validate during login storm" "$rps" "$p50" "$p99" "$bad" "$(hwm_kb "$SERVER_PID")" "$frps"
     fi
@@ -203,7 +209,7 @@ for backend in $BACKENDS; do
 
     if has cached; then
     start_server "$backend" "$url" 500
-    read -r rps p50 p99 bad < <(run_wrk cached "$CONNECTIONS" "http://127.0.0.1:$PORT" "$BENCH_DIR/validate.lua" "$WORK/access.txt")
+    read -r rps p50 p99 bad < <(run_wrk cached "$CONNECTIONS" "http://127.0.0.1:$PORT" "$BENCH_DIR/validate.lua" "$WORK/access-tokens.txt")
     row "$backend" "validate, cache 500 ms" "$rps" "$p50" "$p99" "$bad" "$(hwm_kb "$SERVER_PID")" "$frps"
     stop_server
     fi
