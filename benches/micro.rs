@@ -158,8 +158,10 @@ fn fixture(
         lookups,
     );
     let svc = service.clone();
+    // Seeding signs 2000 pairs, longer than a request's deadline in a debug
+    // build (`cargo test` runs the benches once), so it runs without one.
     let token = rt
-        .block_on(db.run(move |c| {
+        .block_on(db.run_dedicated(move |c| {
             let user = tokenward::repositories::user::find_by_email(c, "bench@example.com")?
                 .ok_or(tokenward::errors::AppError::NotFound)?;
             let now = tokenward::util::now();

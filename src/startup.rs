@@ -187,10 +187,11 @@ impl Application {
         let cache = Arc::new(ValidationCache::new(Duration::from_millis(
             settings.validation_cache_ms,
         )));
-        // As many lookup queries in flight as there are cores: more would only
-        // queue inside the database; fewer, larger queries cost it less.
-        let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
-        let lookup_slots = cores.clamp(1, settings.db_pool_size.max(1) as usize);
+        // Half the pool for validation lookups in flight: enough that one
+        // query stalled in the database (a busy core, a checkpoint) does not
+        // hold up every request, while the rest of the pool stays free for
+        // logins and writes.
+        let lookup_slots = (settings.db_pool_size as usize / 2).max(1);
         let lookups = TokenLookups::start(db.clone(), lookup_slots);
         let tokens = TokenService::new(db.clone(), key_store.clone(), lifetimes, cache, lookups);
         let lockout = Lockout {

@@ -207,7 +207,11 @@ wait "$wrk_pid" 2>/dev/null || true
 wrk_pid=""
 
 remaining="$(psql "$db_url" -X -A -t -c "SELECT COUNT(*) || ' tokens (' || COUNT(*) FILTER (WHERE expired) || ' marked expired)' FROM tokens")"
-cleanup_line="$(cat "$work/cleanup.txt")"
+# Debug lines (one per statement) come before the summary line.
+cleanup_line="$(grep '^cleanup done' "$work/cleanup.txt" | tail -1)"
+statement_times="$(sed -n 's/.*cleanup statement.* ms=\([0-9.]*\).*/\1/p' "$work/cleanup.txt" | sort -g \
+    | awk '{ t[NR] = $1; if ($1 > 250) over++ }
+           END { if (NR) printf "p50 %.0f ms, p90 %.0f ms, p99 %.0f ms, %d of %d over 250 ms", t[int((NR + 1) * 0.5)], t[int(NR * 0.9) + (NR < 10)], t[int(NR * 0.99) + (NR < 100)], over, NR }')"
 wall="$(python3 -c "print(f'{$cleanup_ended - $cleanup_started:.1f}')")"
 slowest_ms="$(sed -n 's/.*slowest \([0-9]*\) ms.*/\1/p' <<<"$cleanup_line")"
 b50="$(field "$work/before.txt" p50_ms)"; b99="$(field "$work/before.txt" p99_ms)"
@@ -225,10 +229,11 @@ report="bench-results/cleanup-$(date -u +%Y%m%dT%H%M%SZ).txt"
     echo "cleanup:           $cleanup_line"
     echo "cleanup wall time: $wall s (target < 60 s: $(verdict "$wall < 60"))"
     echo "slowest statement: ${slowest_ms:-?} ms (target <= 250 ms: $(verdict "${slowest_ms:-999999} <= 250"))"
+    echo "statement times:   ${statement_times:-?}"
     echo "left afterwards:   $remaining"
     echo "validate before:   p50 $b50 ms, p99 $b99 ms ($(grep '^RESULT' "$work/before.txt" | sed 's/^RESULT //'))"
     echo "validate during:   p50 $d50 ms, p99 $d99 ms ($(grep '^RESULT' "$work/during.txt" | sed 's/^RESULT //'))"
     echo "p99 during / before: $(python3 -c "print(f'{$d99 / $b99:.2f}')") (target <= 2: $(verdict "$d99 <= 2 * $b99"))"
 } | tee "$report"
-cp "$work/cleanup.log" "${report%.txt}-statements.log"
+cp "$work/cleanup.txt" "${report%.txt}-statements.log"
 echo "report written to $report (every cleanup statement in ${report%.txt}-statements.log)"
