@@ -2,7 +2,7 @@
 
 use actix_web::{web, HttpResponse};
 
-use super::cookies::{set_token_cookies, CookieTokens};
+use super::cookies::{self, set_token_cookies, CookieTokens};
 use super::no_store;
 use crate::dto::auth::{ChangePasswordRequest, LoginRequest, TokenResponse, ValidateResponse};
 use crate::dto::two_factor::{ChallengeResponse, VerifyTwoFactorRequest};
@@ -121,7 +121,9 @@ pub async fn logout(
     Client(client): Client,
 ) -> AppResult<HttpResponse> {
     state.sessions.logout(p, client).await?;
-    Ok(HttpResponse::NoContent().finish())
+    let mut resp = HttpResponse::NoContent().finish();
+    cookies::clear_token_cookies(&mut resp, state.cookie_secure);
+    Ok(resp)
 }
 
 /// `POST /auth/logout-all`
@@ -131,7 +133,9 @@ pub async fn logout_all(
     Client(client): Client,
 ) -> AppResult<HttpResponse> {
     let counts = state.sessions.logout_all(p, client).await?;
-    Ok(HttpResponse::Ok().json(counts))
+    let mut resp = HttpResponse::Ok().json(counts);
+    cookies::clear_token_cookies(&mut resp, state.cookie_secure);
+    Ok(resp)
 }
 
 /// `POST /auth/password`

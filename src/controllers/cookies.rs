@@ -47,3 +47,16 @@ pub fn set_token_cookies(resp: &mut HttpResponse, tokens: &CookieTokens<'_>, sec
         }
     }
 }
+
+/// Tells the browser to drop both token cookies (same names and paths, empty,
+/// already expired): sent by logout and logout-all, whose tokens are revoked.
+pub fn clear_token_cookies(resp: &mut HttpResponse, secure: bool) {
+    for c in [
+        cookie(ACCESS_COOKIE, "", "/", 0, secure),
+        cookie(REFRESH_COOKIE, "", "/auth/refresh", 0, secure),
+    ] {
+        if let Err(e) = resp.add_removal_cookie(&c) {
+            tracing::warn!(error = %e, "could not clear a session cookie");
+        }
+    }
+}

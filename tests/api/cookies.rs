@@ -114,10 +114,18 @@ async fn the_access_cookie_authenticates_and_writes_need_the_csrf_header(backend
         &token,
     )
     .header("x-requested-with", "tokenward");
-    assert_eq!(
-        logout.send().await.unwrap().status(),
-        StatusCode::NO_CONTENT
-    );
+    let resp = logout.send().await.unwrap();
+    assert_eq!(resp.status(), StatusCode::NO_CONTENT);
+    // Both cookies are cleared, on the paths they were set with.
+    for (name, path) in [
+        ("access_token", "Path=/"),
+        ("refresh_token", "Path=/auth/refresh"),
+    ] {
+        let cleared = set_cookie(&resp, name).unwrap_or_else(|| panic!("{name} cleared"));
+        assert_eq!(cookie_value(&cleared), "", "{cleared}");
+        assert!(cleared.contains("Max-Age=0"), "{cleared}");
+        assert!(cleared.contains(path), "{cleared}");
+    }
     let get = with_cookie(
         app.client.get(app.url("/auth/validate")),
         "access_token",
@@ -238,8 +246,34 @@ async fn cors_allows_only_listed_origins_with_credentials(backend: Backend) {
     assert!(resp.headers().get("access-control-allow-origin").is_none());
 }
 
+async fn logout_all_clears_the_cookies_and_revokes_every_session(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let (access, _) = cookie_login(&app).await;
+    let token = cookie_value(&access);
+    let other = app.login_ok(ADMIN_EMAIL, ADMIN_PASSWORD).await;
+    let resp = with_cookie(
+        app.client.post(app.url("/auth/logout-all")),
+        "access_token",
+        &token,
+    )
+    .header("x-requested-with", "tokenward")
+    .send()
+    .await
+    .unwrap();
+    assert_eq!(resp.status(), StatusCode::OK);
+    for name in ["access_token", "refresh_token"] {
+        let cleared = set_cookie(&resp, name).unwrap_or_else(|| panic!("{name} cleared"));
+        assert_eq!(cookie_value(&cleared), "", "{cleared}");
+        assert!(cleared.contains("Max-Age=0"), "{cleared}");
+    }
+    let body: Value = resp.json().await.unwrap();
+    assert_eq!(body["revoked_sessions"], 2, "{body}");
+    assert_error(app.validate(&other.access).await, 401, "token_revoked").await;
+}
+
 backend_tests!(
     login_with_cookie_true_sets_httponly_strict_cookies,
+    logout_all_clears_the_cookies_and_revokes_every_session,
     the_access_cookie_authenticates_and_writes_need_the_csrf_header,
     refresh_reads_the_refresh_cookie_when_the_body_has_none,
     cors_allows_only_listed_origins_with_credentials,
