@@ -2,11 +2,11 @@
 
 use std::sync::Arc;
 
-use chrono::Duration;
+use chrono::{Duration, NaiveDateTime};
 use serde_json::json;
 
 use super::audit::{self, event};
-use super::token::{IssuedPair, TokenService};
+use super::token::{store_pair, IssuedPair, PreparedPair, TokenService};
 use super::{cpu, normalize_email, ClientMeta};
 use crate::db::{write_transaction, Db, DbConnection};
 use crate::dto::auth::{ChangePasswordRequest, LoginRequest, RefreshRequest};
@@ -217,7 +217,19 @@ impl AuthService {
         let tokens = self.tokens.clone();
         let outcome = self
             .db
-            .run(move |c| write_transaction(c, |c| rotate(c, &tokens, &hash, &client)))
+            .run(move |c| {
+                // Checks and signing come first, outside any transaction, so the
+                // write lock (SQLite) or row lock (PostgreSQL) covers the writes only.
+                let now = util::now();
+                match plan_rotation(c, &tokens, &hash, &client, now)? {
+                    Plan::Rotate(plan) => {
+                        write_transaction(c, |c| rotate(c, *plan, &hash, &client, now))
+                    }
+                    Plan::Reused { user, session_id } => {
+                        write_transaction(c, |c| reuse_detected(c, &user, session_id, &client))
+                    }
+                }
+            })
             .await?;
         match outcome {
             RefreshOutcome::Issued(issued) => {
@@ -396,15 +408,32 @@ pub(crate) fn start_session(
     })
 }
 
-/// One refresh, inside a write transaction. Rejections roll back; reuse commits
-/// the session's revocation and is reported after the commit.
-fn rotate(
+/// What a refresh will do, decided by reading alone.
+enum Plan {
+    /// Rotate: the new pair is already signed.
+    Rotate(Box<Rotation>),
+    /// The token was already rotated: its session is to be revoked.
+    Reused { user: User, session_id: i64 },
+}
+
+/// A checked refresh token and the pair that replaces it.
+struct Rotation {
+    token_id: i64,
+    session_id: i64,
+    session_end: NaiveDateTime,
+    user: User,
+    prepared: PreparedPair,
+}
+
+/// Reads the refresh token with its session and user, checks them, and signs
+/// the replacement pair; writes nothing.
+fn plan_rotation(
     c: &mut DbConnection,
     tokens: &TokenService,
     hash: &str,
     client: &ClientMeta,
-) -> AppResult<RefreshOutcome> {
-    let now = util::now();
+    now: NaiveDateTime,
+) -> AppResult<Plan> {
     let Some(ctx) = token_repo::find_context_by_hash(c, hash)? else {
         return Err(AppError::TokenInvalid("unknown refresh token"));
     };
@@ -417,7 +446,10 @@ fn rotate(
     };
     if token.revoked {
         if token.revoked_reason.as_deref() == Some(reason::ROTATED) {
-            return reuse_detected(c, &ctx.user, session.id, client);
+            return Ok(Plan::Reused {
+                user: ctx.user,
+                session_id: session.id,
+            });
         }
         return Err(AppError::TokenRevoked);
     }
@@ -430,29 +462,57 @@ fn rotate(
     if !ctx.user.is_active {
         return Err(AppError::AccountDisabled);
     }
-    // The atomic step: exactly one concurrent caller flips the flag.
-    if token_repo::revoke_if_active(c, token.id, reason::ROTATED, now)? == 0 {
-        return reuse_detected(c, &ctx.user, session.id, client);
-    }
     let end = tokens.lifetimes().session_end(session.created_at, now);
     if end <= now {
         return Err(AppError::TokenExpired);
     }
-    session_repo::extend(c, session.id, end, now)?;
-    let pair = tokens.issue_pair(c, &ctx.user, session.id, end, client, now)?;
-    let details = json!({ "session_id": session.id.to_string() });
+    let prepared = tokens.prepare_pair(&ctx.user, session.id, end, client, now)?;
+    Ok(Plan::Rotate(Box::new(Rotation {
+        token_id: token.id,
+        session_id: session.id,
+        session_end: end,
+        user: ctx.user,
+        prepared,
+    })))
+}
+
+/// The writes of one refresh, inside a write transaction. Rejections roll back;
+/// reuse commits the session's revocation and is reported after the commit.
+fn rotate(
+    c: &mut DbConnection,
+    plan: Rotation,
+    hash: &str,
+    client: &ClientMeta,
+    now: NaiveDateTime,
+) -> AppResult<RefreshOutcome> {
+    // The atomic step: exactly one concurrent caller flips the flag. Every
+    // revocation of a session or user also revokes its tokens, so a token
+    // still unrevoked here has a live session and an active user.
+    if token_repo::revoke_if_active(c, plan.token_id, reason::ROTATED, now)? == 0 {
+        // Revoked since it was read: by a concurrent refresh (reuse), or by a
+        // logout or an admin (a plain revocation).
+        let rotated = token_repo::find_by_hash(c, hash)?
+            .is_some_and(|t| t.revoked_reason.as_deref() == Some(reason::ROTATED));
+        if rotated {
+            return reuse_detected(c, &plan.user, plan.session_id, client);
+        }
+        return Err(AppError::TokenRevoked);
+    }
+    session_repo::extend(c, plan.session_id, plan.session_end, now)?;
+    let pair = store_pair(c, plan.prepared)?;
+    let details = json!({ "session_id": plan.session_id.to_string() });
     audit::record(
         c,
         event::TOKEN_REFRESHED,
-        Some(&ctx.user),
+        Some(&plan.user),
         client,
         details,
         now,
     )?;
     Ok(RefreshOutcome::Issued(Box::new(Issued {
         pair,
-        session_id: session.id,
-        user: ctx.user,
+        session_id: plan.session_id,
+        user: plan.user,
     })))
 }
 
