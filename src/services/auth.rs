@@ -413,7 +413,7 @@ enum Plan {
     /// Rotate: the new pair is already signed.
     Rotate(Box<Rotation>),
     /// The token was already rotated: its session is to be revoked.
-    Reused { user: User, session_id: i64 },
+    Reused { user: Box<User>, session_id: i64 },
 }
 
 /// A checked refresh token and the pair that replaces it.
@@ -447,7 +447,7 @@ fn plan_rotation(
     if token.revoked {
         if token.revoked_reason.as_deref() == Some(reason::ROTATED) {
             return Ok(Plan::Reused {
-                user: ctx.user,
+                user: Box::new(ctx.user),
                 session_id: session.id,
             });
         }
