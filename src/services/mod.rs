@@ -39,9 +39,10 @@ struct CpuPool {
     jobs: Option<std::sync::mpsc::Sender<CpuJob>>,
 }
 
-/// Priority of the CPU threads: a login storm's bcrypt then takes the cores
+/// Priority (nice value) of the CPU threads on Linux: a login storm's bcrypt then takes the cores
 /// only when request handling and the database leave them idle, instead of an
 /// equal share, so validation latency barely moves under it.
+#[cfg(target_os = "linux")]
 const CPU_NICE: i32 = 10;
 
 fn cpu_pool() -> &'static CpuPool {
@@ -71,6 +72,9 @@ fn cpu_pool() -> &'static CpuPool {
 }
 
 fn cpu_thread(jobs: &std::sync::Mutex<std::sync::mpsc::Receiver<CpuJob>>) {
+    // On Linux the nice value belongs to the thread ("process 0" is the caller);
+    // elsewhere the same call would lower the whole process, so it is left out.
+    #[cfg(target_os = "linux")]
     if let Err(e) = rustix::process::setpriority_process(None, CPU_NICE) {
         tracing::debug!(error = %e, "could not lower the CPU thread's priority");
     }
