@@ -108,18 +108,7 @@ pub fn delete_tokens_expired_before(
     after: Option<Key>,
     limit: i64,
 ) -> QueryResult<Batch<Option<Key>>> {
-    let mut p = Params::default();
-    let select = format!(
-        "SELECT id FROM tokens WHERE expires_at < {}{} ORDER BY expires_at, id LIMIT {}",
-        p.at(cutoff),
-        p.after("expires_at, id", after),
-        p.id(limit),
-    );
-    let sql = format!(
-        "DELETE FROM tokens WHERE {} RETURNING id, expires_at AS at",
-        by_ids(conn, &select)
-    );
-    walk(conn, &sql, &p, after, limit)
+    delete_before(conn, "tokens", "expires_at", cutoff, after, limit)
 }
 
 /// Marks `expired` on the tokens among the next `limit` in `(expires_at, id)`
@@ -232,15 +221,29 @@ pub fn delete_audit_before(
     after: Option<Key>,
     limit: i64,
 ) -> QueryResult<Batch<Option<Key>>> {
+    delete_before(conn, "audit_events", "created_at", cutoff, after, limit)
+}
+
+/// One keyset batch of "delete the rows of `table` whose `column` is before
+/// `cutoff`", walking the `(column, id)` index after `after`. `table` and
+/// `column` are this module's own constants, never input.
+fn delete_before(
+    conn: &mut DbConnection,
+    table: &str,
+    column: &str,
+    cutoff: NaiveDateTime,
+    after: Option<Key>,
+    limit: i64,
+) -> QueryResult<Batch<Option<Key>>> {
     let mut p = Params::default();
     let select = format!(
-        "SELECT id FROM audit_events WHERE created_at < {}{} ORDER BY created_at, id LIMIT {}",
+        "SELECT id FROM {table} WHERE {column} < {}{} ORDER BY {column}, id LIMIT {}",
         p.at(cutoff),
-        p.after("created_at, id", after),
+        p.after(&format!("{column}, id"), after),
         p.id(limit),
     );
     let sql = format!(
-        "DELETE FROM audit_events WHERE {} RETURNING id, created_at AS at",
+        "DELETE FROM {table} WHERE {} RETURNING id, {column} AS at",
         by_ids(conn, &select)
     );
     walk(conn, &sql, &p, after, limit)

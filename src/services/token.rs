@@ -248,14 +248,21 @@ impl TokenService {
             return Err(AppError::TokenInvalid("unknown token"));
         };
         check_access(&ctx, &claims.jti, now)?;
-        if needs_touch(&ctx, now) {
+        let stale_before = now - Duration::seconds(TOUCH_INTERVAL_SECS);
+        if ctx.token.last_used_at.is_none_or(|t| t < stale_before) {
             // At most once a minute per token, off the request's path: the
             // answer does not wait for the write, and a failed write is logged.
-            let (db, marked) = (self.db.clone(), ctx.clone());
+            let token_id = ctx.token.id;
+            let stale_session = ctx
+                .session
+                .as_ref()
+                .filter(|s| s.last_seen_at < stale_before)
+                .map(|s| s.id);
+            let db = self.db.clone();
             tokio::spawn(async move {
                 let _ = db
                     .run(move |conn| {
-                        touch(conn, &marked, now);
+                        touch(conn, token_id, stale_session, now, stale_before);
                         Ok(())
                     })
                     .await;
@@ -324,27 +331,23 @@ pub fn check_access(ctx: &TokenContext, jti: &str, now: NaiveDateTime) -> AppRes
     Ok(())
 }
 
-/// Coalesced last-use marks: at most one write a minute per token. A failed mark
-/// never fails the request it rides on.
-fn needs_touch(ctx: &TokenContext, now: NaiveDateTime) -> bool {
-    let stale_before = now - Duration::seconds(TOUCH_INTERVAL_SECS);
-    ctx.token.last_used_at.is_none_or(|t| t < stale_before)
-}
-
-fn touch(conn: &mut DbConnection, ctx: &TokenContext, now: NaiveDateTime) {
-    let stale_before = now - Duration::seconds(TOUCH_INTERVAL_SECS);
-    if !needs_touch(ctx, now) {
-        return;
-    }
-    if let Err(e) = token_repo::touch(conn, ctx.token.id, now, stale_before) {
+/// Last-use marks of a token and, when given, its session. Each UPDATE only
+/// writes a row last marked before `stale_before`, so concurrent requests write
+/// it once. A failed mark is logged, never an error of the request.
+fn touch(
+    conn: &mut DbConnection,
+    token_id: i64,
+    session_id: Option<i64>,
+    now: NaiveDateTime,
+    stale_before: NaiveDateTime,
+) {
+    if let Err(e) = token_repo::touch(conn, token_id, now, stale_before) {
         tracing::warn!(error = %e, "could not mark token as used");
         return;
     }
-    if let Some(s) = &ctx.session {
-        if s.last_seen_at < stale_before {
-            if let Err(e) = session_repo::touch(conn, s.id, now, stale_before) {
-                tracing::warn!(error = %e, "could not mark session as seen");
-            }
+    if let Some(id) = session_id {
+        if let Err(e) = session_repo::touch(conn, id, now, stale_before) {
+            tracing::warn!(error = %e, "could not mark session as seen");
         }
     }
 }

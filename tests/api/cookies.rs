@@ -34,6 +34,28 @@ fn with_cookie(req: RequestBuilder, name: &str, value: &str) -> RequestBuilder {
     req.header("cookie", format!("{name}={value}"))
 }
 
+/// A POST authenticated by the cookie `name`, with the CSRF header.
+async fn post_with_cookie(app: &TestApp, path: &str, name: &str, value: &str) -> Response {
+    with_cookie(app.client.post(app.url(path)), name, value)
+        .header("x-requested-with", "tokenward")
+        .send()
+        .await
+        .unwrap()
+}
+
+/// Both token cookies are cleared, on the paths they were set with.
+fn assert_cookies_cleared(resp: &Response) {
+    for (name, path) in [
+        ("access_token", "Path=/"),
+        ("refresh_token", "Path=/auth/refresh"),
+    ] {
+        let cleared = set_cookie(resp, name).unwrap_or_else(|| panic!("{name} cleared"));
+        assert_eq!(cookie_value(&cleared), "", "{cleared}");
+        assert!(cleared.contains("Max-Age=0"), "{cleared}");
+        assert!(cleared.contains(path), "{cleared}");
+    }
+}
+
 async fn login_with_cookie_true_sets_httponly_strict_cookies(backend: Backend) {
     let app = spawn_app(backend).await;
     let plain = app.login(ADMIN_EMAIL, ADMIN_PASSWORD).await;
@@ -108,24 +130,9 @@ async fn the_access_cookie_authenticates_and_writes_need_the_csrf_header(backend
         &token,
     );
     assert_error(logout.send().await.unwrap(), 403, "forbidden").await;
-    let logout = with_cookie(
-        app.client.post(app.url("/auth/logout")),
-        "access_token",
-        &token,
-    )
-    .header("x-requested-with", "tokenward");
-    let resp = logout.send().await.unwrap();
+    let resp = post_with_cookie(&app, "/auth/logout", "access_token", &token).await;
     assert_eq!(resp.status(), StatusCode::NO_CONTENT);
-    // Both cookies are cleared, on the paths they were set with.
-    for (name, path) in [
-        ("access_token", "Path=/"),
-        ("refresh_token", "Path=/auth/refresh"),
-    ] {
-        let cleared = set_cookie(&resp, name).unwrap_or_else(|| panic!("{name} cleared"));
-        assert_eq!(cookie_value(&cleared), "", "{cleared}");
-        assert!(cleared.contains("Max-Age=0"), "{cleared}");
-        assert!(cleared.contains(path), "{cleared}");
-    }
+    assert_cookies_cleared(&resp);
     let get = with_cookie(
         app.client.get(app.url("/auth/validate")),
         "access_token",
@@ -145,15 +152,7 @@ async fn refresh_reads_the_refresh_cookie_when_the_body_has_none(backend: Backen
     );
     assert_error(no_csrf.send().await.unwrap(), 403, "forbidden").await;
 
-    let resp = with_cookie(
-        app.client.post(app.url("/auth/refresh")),
-        "refresh_token",
-        &token,
-    )
-    .header("x-requested-with", "tokenward")
-    .send()
-    .await
-    .unwrap();
+    let resp = post_with_cookie(&app, "/auth/refresh", "refresh_token", &token).await;
     assert_eq!(resp.status(), StatusCode::OK);
     let rotated = set_cookie(&resp, "refresh_token").expect("rotated refresh cookie");
     assert!(set_cookie(&resp, "access_token").is_some());
@@ -251,21 +250,9 @@ async fn logout_all_clears_the_cookies_and_revokes_every_session(backend: Backen
     let (access, _) = cookie_login(&app).await;
     let token = cookie_value(&access);
     let other = app.login_ok(ADMIN_EMAIL, ADMIN_PASSWORD).await;
-    let resp = with_cookie(
-        app.client.post(app.url("/auth/logout-all")),
-        "access_token",
-        &token,
-    )
-    .header("x-requested-with", "tokenward")
-    .send()
-    .await
-    .unwrap();
+    let resp = post_with_cookie(&app, "/auth/logout-all", "access_token", &token).await;
     assert_eq!(resp.status(), StatusCode::OK);
-    for name in ["access_token", "refresh_token"] {
-        let cleared = set_cookie(&resp, name).unwrap_or_else(|| panic!("{name} cleared"));
-        assert_eq!(cookie_value(&cleared), "", "{cleared}");
-        assert!(cleared.contains("Max-Age=0"), "{cleared}");
-    }
+    assert_cookies_cleared(&resp);
     let body: Value = resp.json().await.unwrap();
     assert_eq!(body["revoked_sessions"], 2, "{body}");
     assert_error(app.validate(&other.access).await, 401, "token_revoked").await;
