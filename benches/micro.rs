@@ -24,8 +24,9 @@ use tokenward::config::Settings;
 use tokenward::db::{self, DbConnection};
 use tokenward::security::hashing::token_hash;
 use tokenward::security::jwt::{AccessClaims, KeyMaterial, KeyRing};
+use tokenward::services::issuance::{Lifetimes, TokenIssuer};
 use tokenward::services::keys::{self, KeyStore};
-use tokenward::services::token::{Lifetimes, TokenService};
+use tokenward::services::validation::TokenValidator;
 use tokenward::services::validation_cache::ValidationCache;
 use tokenward::services::ClientMeta;
 
@@ -92,7 +93,7 @@ fn jwt_sign(c: &mut Criterion) {
 /// returns the settings, the pool handle and one issued token.
 struct Fixture {
     settings: Settings,
-    service: TokenService,
+    service: TokenValidator,
     token: String,
     hash: String,
     db: db::Db,
@@ -145,14 +146,13 @@ fn fixture(
         let _runtime = rt.enter();
         tokenward::services::lookup::TokenLookups::start(db.clone(), 2)
     };
-    let service = TokenService::new(
+    let service = TokenValidator::new(
         db.clone(),
-        store,
-        lifetimes,
+        store.clone(),
         Arc::new(ValidationCache::new(Duration::ZERO)),
         lookups,
     );
-    let svc = service.clone();
+    let svc = TokenIssuer::new(store, lifetimes);
     // Seeding signs 2000 pairs, longer than a request's deadline in a debug
     // build (`cargo test` runs the benches once), so it runs without one.
     let token = rt

@@ -127,7 +127,7 @@ fn keys_command(settings: &Settings, cmd: KeysCommand) -> Result<(), StartupErro
             );
             keys::retire_unused(c, &m.kid)?;
         }
-        Ok(crate::repositories::key::find_all(c)?)
+        keys::list(c)
     })
     .map_err(|e| e.to_string())?;
     println!(
@@ -225,7 +225,7 @@ fn create_user(
                     email,
                     password_hash: hash,
                     full_name,
-                    roles,
+                    roles: crate::models::Roles::from_names(roles),
                 },
             )
         })

@@ -14,6 +14,7 @@ pub mod metrics;
 pub mod middleware;
 pub mod models;
 pub mod openapi;
+pub mod principal;
 pub mod realtime;
 pub mod repositories;
 pub mod routes;

@@ -1,6 +1,7 @@
 //! Prometheus metrics: the recorder (installed once per process), the names
 //! the contract fixes, and the scrape-time gauges.
 
+use crate::models::{RevokeReason, TokenKind};
 use std::sync::OnceLock;
 
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
@@ -50,14 +51,15 @@ pub fn handle() -> Option<&'static PrometheusHandle> {
 }
 
 /// Counts tokens issued of `kind` (`access`, `refresh`, `challenge`, `ws`).
-pub fn token_issued(kind: &'static str, n: u64) {
-    metrics::counter!(TOKENS_ISSUED, "type" => kind).increment(n);
+pub fn token_issued(kind: TokenKind, n: u64) {
+    metrics::counter!(TOKENS_ISSUED, "type" => kind.as_str()).increment(n);
 }
 
 /// Counts tokens revoked for `reason`.
-pub fn tokens_revoked(reason: &'static str, n: usize) {
+pub fn tokens_revoked(reason: &RevokeReason, n: usize) {
     if n > 0 {
-        metrics::counter!(TOKENS_REVOKED, "reason" => reason).increment(n as u64);
+        let label = reason.as_str().to_string();
+        metrics::counter!(TOKENS_REVOKED, "reason" => label).increment(n as u64);
     }
 }
 

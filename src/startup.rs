@@ -21,18 +21,24 @@ use crate::realtime::{EventPublisher, Hub, HubConfig};
 use crate::routes;
 use crate::security::crypto::Cipher;
 use crate::security::{hashing, password};
+use crate::services::account::AccountService;
 use crate::services::admin::AdminService;
-use crate::services::auth::{AuthService, Lockout};
 use crate::services::cleanup::{CleanupPolicy, CleanupService};
+use crate::services::health::HealthService;
+use crate::services::issuance::{Lifetimes, TokenIssuer};
 use crate::services::keys::{self, KeyStore};
+use crate::services::lockout::Lockout;
+use crate::services::login::LoginService;
 use crate::services::lookup::TokenLookups;
 use crate::services::oauth::OAuthService;
 use crate::services::rate_limit::LoginRateLimiter;
+use crate::services::refresh::RefreshService;
+use crate::services::revocation::Revocations;
 use crate::services::session::SessionService;
 use crate::services::stats::MetricsService;
-use crate::services::token::{Lifetimes, TokenService};
-use crate::services::two_factor::{TotpSettings, TwoFactorService};
+use crate::services::two_factor::{ChallengeService, Codes, TotpSettings, TwoFactorService};
 use crate::services::user::{self, UserService};
+use crate::services::validation::TokenValidator;
 use crate::services::validation_cache::ValidationCache;
 use crate::services::ws::WsService;
 use crate::state::AppState;
@@ -193,7 +199,8 @@ impl Application {
         // logins and writes.
         let lookup_slots = (settings.db_pool_size as usize / 2).max(1);
         let lookups = TokenLookups::start(db.clone(), lookup_slots);
-        let tokens = TokenService::new(db.clone(), key_store.clone(), lifetimes, cache, lookups);
+        let validator = TokenValidator::new(db.clone(), key_store.clone(), cache.clone(), lookups);
+        let issuer = TokenIssuer::new(key_store, lifetimes);
         let lockout = Lockout {
             threshold: settings.lockout_threshold,
             seconds: settings.lockout_seconds,
@@ -207,45 +214,50 @@ impl Application {
         });
         let events = EventPublisher::new(hub.clone(), redis.clone());
         events.spawn_subscriber();
-        let ws = WsService::new(db.clone(), redis.clone(), events.clone());
+        let revocations = Revocations::new(cache, events.clone());
+        let ws = WsService::new(db.clone(), redis.clone(), events.clone(), hub.clone());
         ws.spawn_session_check(
             hub.clone(),
             Duration::from_millis(settings.ws_session_check_ms),
         );
+        let codes = Codes::new(
+            cipher,
+            TotpSettings {
+                issuer: settings.totp_issuer.clone(),
+                skew: settings.totp_skew,
+            },
+        );
         let state = AppState {
-            db: db.clone(),
-            auth: AuthService::new(
+            login: LoginService::new(
                 db.clone(),
-                tokens.clone(),
+                issuer.clone(),
                 lockout,
-                settings.bcrypt_cost,
                 dummy_hash,
-            )
-            .with_events(events.clone()),
-            sessions: SessionService::new(db.clone(), tokens.clone()).with_events(events.clone()),
-            oauth: OAuthService::new(db.clone(), tokens.clone()),
+                events.clone(),
+            ),
+            refresh: RefreshService::new(db.clone(), issuer.clone(), revocations.clone()),
+            account: AccountService::new(db.clone(), settings.bcrypt_cost, revocations.clone()),
+            sessions: SessionService::new(db.clone(), revocations.clone()),
+            oauth: OAuthService::new(db.clone(), validator.clone(), revocations.clone()),
             metrics: MetricsService::new(db.clone()),
             users: UserService::new(db.clone(), settings.bcrypt_cost),
-            two_factor: TwoFactorService::new(
+            two_factor: TwoFactorService::new(db.clone(), codes.clone()),
+            challenge: ChallengeService::new(
                 db.clone(),
-                tokens.clone(),
-                cipher,
+                issuer.clone(),
+                codes,
                 lockout,
-                TotpSettings {
-                    issuer: settings.totp_issuer.clone(),
-                    skew: settings.totp_skew,
-                },
-            )
-            .with_events(events.clone()),
+                events,
+                revocations.clone(),
+            ),
             login_limiter: LoginRateLimiter::new(settings.login_rate_limit)
                 .with_redis(redis.clone()),
-            admin: AdminService::new(db.clone(), tokens.clone()).with_events(events.clone()),
-            tokens,
+            admin: AdminService::new(db.clone(), revocations),
+            health: HealthService::new(db.clone(), redis),
+            validator,
+            issuer,
             trusted_proxies: settings.trusted_proxies.clone(),
             ws,
-            hub: hub.clone(),
-            events,
-            redis,
             cookie_secure: settings.cookie_secure,
         };
 

@@ -2,29 +2,34 @@
 
 use ipnet::IpNet;
 
-use crate::cluster::RedisLink;
-use crate::db::Db;
-use crate::realtime::{EventPublisher, Hub};
+use crate::services::account::AccountService;
 use crate::services::admin::AdminService;
-use crate::services::auth::AuthService;
+use crate::services::health::HealthService;
+use crate::services::issuance::TokenIssuer;
+use crate::services::login::LoginService;
 use crate::services::oauth::OAuthService;
 use crate::services::rate_limit::LoginRateLimiter;
+use crate::services::refresh::RefreshService;
 use crate::services::session::SessionService;
 use crate::services::stats::MetricsService;
-use crate::services::token::TokenService;
-use crate::services::two_factor::TwoFactorService;
+use crate::services::two_factor::{ChallengeService, TwoFactorService};
 use crate::services::user::UserService;
+use crate::services::validation::TokenValidator;
 use crate::services::ws::WsService;
 
 /// Shared application state (cheap to clone: every service is a handle).
 #[derive(Clone)]
 pub struct AppState {
-    /// Database handle (health checks).
-    pub db: Db,
-    /// Issuance and double validation.
-    pub tokens: TokenService,
-    /// Login, refresh, password.
-    pub auth: AuthService,
+    /// Double validation of bearer tokens.
+    pub validator: TokenValidator,
+    /// Signing keys (JWKS).
+    pub issuer: TokenIssuer,
+    /// Password logins.
+    pub login: LoginService,
+    /// Refresh-token rotation.
+    pub refresh: RefreshService,
+    /// The caller's own account (password change).
+    pub account: AccountService,
     /// Sessions and logout.
     pub sessions: SessionService,
     /// Accounts.
@@ -33,22 +38,20 @@ pub struct AppState {
     pub metrics: MetricsService,
     /// Introspection and revocation.
     pub oauth: OAuthService,
-    /// Second factor.
+    /// Second-factor enrollment.
     pub two_factor: TwoFactorService,
+    /// The login challenge (verify-2fa).
+    pub challenge: ChallengeService,
     /// Per-IP budget for login and verify-2fa.
     pub login_limiter: LoginRateLimiter,
     /// Admin operations.
     pub admin: AdminService,
+    /// Readiness.
+    pub health: HealthService,
     /// Proxies whose `X-Forwarded-For` is believed.
     pub trusted_proxies: Vec<IpNet>,
-    /// WebSocket tickets and admin notifications.
+    /// WebSocket tickets, connections and admin notifications.
     pub ws: WsService,
-    /// This instance's open WebSockets.
-    pub hub: Hub,
-    /// Announces session events (for callers outside the services, e.g. admin revocation).
-    pub events: EventPublisher,
-    /// The Redis link, when configured (readiness).
-    pub redis: Option<RedisLink>,
     /// Whether session cookies carry `Secure`.
     pub cookie_secure: bool,
 }

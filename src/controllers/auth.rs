@@ -13,7 +13,8 @@ use crate::middleware::client::Client;
 use crate::middleware::json::ApiJson;
 use crate::middleware::rate_limit::LoginRateLimit;
 use crate::middleware::refresh::RefreshInput;
-use crate::services::auth::{Issued, LoginOutcome};
+use crate::services::login::LoginOutcome;
+use crate::services::session::Issued;
 use crate::state::AppState;
 
 /// The contract's token response, never cached.
@@ -57,7 +58,7 @@ pub async fn login(
     ApiJson(body): ApiJson<LoginRequest>,
 ) -> AppResult<HttpResponse> {
     let cookie = body.cookie;
-    match state.auth.login(body, client).await? {
+    match state.login.login(body, client).await? {
         LoginOutcome::Tokens(issued) => Ok(token_response_for(*issued, cookie, &state)),
         LoginOutcome::TwoFactor {
             challenge_token,
@@ -80,7 +81,7 @@ pub async fn verify_two_factor(
 ) -> AppResult<HttpResponse> {
     let cookie = body.cookie;
     let issued = state
-        .two_factor
+        .challenge
         .verify(body.challenge_token, body.code, client)
         .await?;
     Ok(token_response_for(issued, cookie, &state))
@@ -92,7 +93,7 @@ pub async fn refresh(
     Client(client): Client,
     input: RefreshInput,
 ) -> AppResult<HttpResponse> {
-    let issued = state.auth.refresh(input.body, client).await?;
+    let issued = state.refresh.refresh(input.body, client).await?;
     Ok(token_response_for(issued, input.from_cookie, &state))
 }
 
@@ -100,9 +101,9 @@ pub async fn refresh(
 pub async fn validate(Authenticated(p): Authenticated) -> HttpResponse {
     HttpResponse::Ok().json(ValidateResponse {
         valid: true,
-        user_id: p.user.id,
-        email: p.user.email.clone(),
-        roles: p.user.role_list(),
+        user_id: p.user_id,
+        email: p.email.clone(),
+        roles: p.roles.names(),
         session_id: p.session_id,
         token_id: p.jti,
         expires_at: p.expires_at,
@@ -110,8 +111,12 @@ pub async fn validate(Authenticated(p): Authenticated) -> HttpResponse {
 }
 
 /// `GET /auth/me`
-pub async fn me(Authenticated(p): Authenticated) -> HttpResponse {
-    HttpResponse::Ok().json(MeResponse::from(&p.user))
+pub async fn me(
+    Authenticated(p): Authenticated,
+    state: web::Data<AppState>,
+) -> AppResult<HttpResponse> {
+    let user = state.users.find(p.user_id).await?;
+    Ok(HttpResponse::Ok().json(MeResponse::from(&user)))
 }
 
 /// `POST /auth/logout`
@@ -145,6 +150,6 @@ pub async fn change_password(
     Client(client): Client,
     ApiJson(body): ApiJson<ChangePasswordRequest>,
 ) -> AppResult<HttpResponse> {
-    state.auth.change_password(p, body, client).await?;
+    state.account.change_password(p, body, client).await?;
     Ok(HttpResponse::NoContent().finish())
 }

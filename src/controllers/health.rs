@@ -3,7 +3,7 @@
 use actix_web::{web, HttpResponse};
 use serde_json::json;
 
-use crate::errors::{AppError, AppResult};
+use crate::errors::AppResult;
 use crate::state::AppState;
 
 /// `GET /health/live`: the process answers.
@@ -13,15 +13,9 @@ pub async fn live() -> HttpResponse {
 
 /// `GET /health/ready`: the database, and Redis when configured, answer (else 503).
 pub async fn ready(state: web::Data<AppState>) -> AppResult<HttpResponse> {
-    if !state.db.ping().await {
-        return Err(AppError::Unavailable);
-    }
-    let Some(redis) = &state.redis else {
+    let ready = state.health.ready().await?;
+    if !ready.redis {
         return Ok(HttpResponse::Ok().json(json!({ "status": "ok", "database": "up" })));
-    };
-    if !redis.ping().await {
-        tracing::warn!("readiness: redis unreachable");
-        return Err(AppError::Unavailable);
     }
     Ok(HttpResponse::Ok().json(json!({ "status": "ok", "database": "up", "redis": "up" })))
 }

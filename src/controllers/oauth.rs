@@ -35,7 +35,7 @@ pub async fn revoke(
 
 /// `GET /.well-known/jwks.json`
 pub async fn jwks(state: web::Data<AppState>) -> HttpResponse {
-    let ring = state.tokens.keys().current();
+    let ring = state.issuer.keys().current();
     HttpResponse::Ok()
         .insert_header((header::CACHE_CONTROL, "public, max-age=60"))
         .json(ring.jwks())

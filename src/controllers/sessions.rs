@@ -14,7 +14,7 @@ pub async fn list_sessions(
     Authenticated(p): Authenticated,
     state: web::Data<AppState>,
 ) -> AppResult<HttpResponse> {
-    let sessions = state.sessions.list_active(p.user.id).await?;
+    let sessions = state.sessions.list_active(p.user_id).await?;
     let body: Vec<_> = sessions
         .iter()
         .map(|s| SessionResponse::from_session(s, Some(p.session_id)))

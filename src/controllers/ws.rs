@@ -8,7 +8,7 @@ use crate::dto::ws::{WsQuery, WsTicketResponse};
 use crate::errors::{AppError, AppResult};
 use crate::middleware::auth::Authenticated;
 use crate::middleware::client::Client;
-use crate::realtime::{socket, SocketMeta};
+use crate::realtime::socket::Upgraded;
 use crate::state::AppState;
 
 /// `POST /api/ws/token`
@@ -42,19 +42,8 @@ pub async fn connect(
     };
     let (response, session, stream) = actix_ws::handle(&req, body)
         .map_err(|_| AppError::InvalidRequest("A WebSocket upgrade request is required.".into()))?;
-    let conn = state.hub.register(SocketMeta {
-        user_id: owner.user_id,
-        session_id: owner.session_id,
-        ip: client.ip.clone(),
-        user_agent: client.user_agent.clone(),
-    });
-    tracing::info!(
-        socket_id = conn.id,
-        user_id = owner.user_id,
-        session_id = owner.session_id,
-        ip = ?client.ip,
-        "websocket connected"
-    );
-    actix_web::rt::spawn(socket::serve(session, stream, state.hub.clone(), conn));
+    state
+        .ws
+        .connect(owner, client, Upgraded { session, stream });
     Ok(response)
 }

@@ -28,6 +28,9 @@ pub enum DbConnection {
     Sqlite(SqliteConnection),
 }
 
+/// The query backend of `DbConnection` (both databases behind one type).
+pub type QueryBackend = <DbConnection as diesel::Connection>::Backend;
+
 /// Key of the PostgreSQL advisory lock held while an instance migrates and seeds.
 const STARTUP_LOCK_KEY: i64 = 0x746f_6b65_6e77_6172;
 

@@ -11,22 +11,6 @@ use tokio_cron_scheduler::{Job, JobScheduler};
 
 use crate::services::cleanup::CleanupService;
 
-/// Refuses a cron expression the scheduler would not accept; empty is allowed
-/// (it disables the job).
-pub fn check_cron(expr: &str) -> Result<(), String> {
-    if expr.trim().is_empty() {
-        return Ok(());
-    }
-    // Building a throw-away job runs exactly the parser the scheduler will use.
-    Job::new_async(expr, |_, _| Box::pin(async {}))
-        .map(|_| ())
-        .map_err(|_| {
-            "not a valid schedule: give 6 fields, seconds first, in UTC \
-             (e.g. \"0 0 * * * *\" for hourly), or an empty value to disable"
-                .to_string()
-        })
-}
-
 /// Schedules the cleanup job on `cron` (already validated). `None` when the
 /// expression is empty, i.e. the job is disabled.
 pub async fn start(cron: &str, cleanup: CleanupService) -> Result<Option<JobScheduler>, String> {

@@ -8,8 +8,8 @@ use actix_web::{web, FromRequest, HttpRequest};
 use futures_util::future::LocalBoxFuture;
 
 use crate::errors::AppError;
-use crate::services::token::Principal;
-use crate::services::user::ADMIN_ROLE;
+use crate::models::Role;
+use crate::principal::Principal;
 use crate::state::AppState;
 
 /// A caller whose access token passed double validation.
@@ -83,7 +83,7 @@ fn authenticate(req: &HttpRequest) -> LocalBoxFuture<'static, Result<Principal, 
     Box::pin(async move {
         let state = state.ok_or_else(|| AppError::internal("application state missing"))?;
         let token = token?;
-        state.tokens.authenticate(&token).await
+        state.validator.authenticate(&token).await
     })
 }
 
@@ -105,7 +105,7 @@ impl FromRequest for Admin {
         let fut = authenticate(req);
         Box::pin(async move {
             let principal = fut.await?;
-            if !principal.has_role(ADMIN_ROLE) {
+            if !principal.has_role(&Role::Admin) {
                 return Err(AppError::Forbidden);
             }
             Ok(Admin(principal))

@@ -5,9 +5,11 @@ pub mod key;
 pub mod session;
 pub mod token;
 pub mod user;
+pub mod values;
 
 pub use audit::{AuditEvent, NewAuditEvent};
 pub use key::{NewSigningKey, SigningKeyRow};
 pub use session::{NewSession, Session};
 pub use token::{NewToken, Token, TokenContext};
 pub use user::{NewUser, User, UserChanges};
+pub use values::{RevokeReason, Role, Roles, TokenKind};

@@ -30,7 +30,7 @@ pub struct Session {
     /// When revoked.
     pub revoked_at: Option<NaiveDateTime>,
     /// Why revoked.
-    pub revoked_reason: Option<String>,
+    pub revoked_reason: Option<super::RevokeReason>,
 }
 
 /// A session to insert.

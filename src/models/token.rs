@@ -3,43 +3,8 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
+use super::{RevokeReason, TokenKind};
 use crate::db::schema::tokens;
-
-/// Token kinds stored in `token_type`.
-pub mod kind {
-    /// A bearer access token (JWT).
-    pub const ACCESS: &str = "access";
-    /// An opaque refresh token.
-    pub const REFRESH: &str = "refresh";
-    /// An opaque second-factor login challenge.
-    pub const CHALLENGE: &str = "challenge";
-    /// An opaque single-use WebSocket ticket.
-    pub const WS: &str = "ws";
-}
-
-/// Values of `revoked_reason`.
-pub mod reason {
-    /// Replaced by refresh-token rotation.
-    pub const ROTATED: &str = "rotated";
-    /// The user logged out (or closed that session).
-    pub const LOGOUT: &str = "logout";
-    /// The user logged out everywhere.
-    pub const LOGOUT_ALL: &str = "logout_all";
-    /// An admin revoked it.
-    pub const ADMIN: &str = "admin";
-    /// The user changed password.
-    pub const PASSWORD_CHANGE: &str = "password_change";
-    /// A rotated refresh token was presented again.
-    pub const REUSE: &str = "reuse";
-    /// The account was disabled.
-    pub const USER_DISABLED: &str = "user_disabled";
-    /// Revoked through RFC 7009.
-    pub const RFC7009: &str = "rfc7009";
-    /// A login challenge was answered.
-    pub const USED: &str = "used";
-    /// A login challenge took too many wrong codes.
-    pub const ATTEMPTS: &str = "attempts";
-}
 
 /// A token row.
 #[derive(Debug, Clone, Queryable, Selectable, Identifiable)]
@@ -52,7 +17,7 @@ pub struct Token {
     /// SHA-256 hex of the token.
     pub token_hash: String,
     /// `access`, `refresh`, ...
-    pub token_type: String,
+    pub token_type: TokenKind,
     /// Owner.
     pub user_id: i64,
     /// Owner's email at issue time.
@@ -68,7 +33,7 @@ pub struct Token {
     /// When revoked.
     pub revoked_at: Option<NaiveDateTime>,
     /// Why revoked (NULL when revoked by plain SQL).
-    pub revoked_reason: Option<String>,
+    pub revoked_reason: Option<RevokeReason>,
     /// Marked by the cleanup job.
     pub expired: bool,
     /// User agent it was issued to.
@@ -92,7 +57,7 @@ pub struct NewToken {
     /// SHA-256 hex.
     pub token_hash: String,
     /// Kind.
-    pub token_type: String,
+    pub token_type: TokenKind,
     /// Owner.
     pub user_id: i64,
     /// Owner's email.

@@ -3,6 +3,7 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
+use super::Roles;
 use crate::db::schema::users;
 
 /// A user row.
@@ -17,8 +18,8 @@ pub struct User {
     pub password_hash: String,
     /// Display name.
     pub full_name: String,
-    /// Comma-separated role names.
-    pub roles: String,
+    /// Roles held now.
+    pub roles: Roles,
     /// False when an admin disabled the account.
     pub is_active: bool,
     /// True once TOTP is enabled.
@@ -41,27 +42,6 @@ pub struct User {
     pub totp_last_step: Option<i64>,
 }
 
-impl User {
-    /// Role names as a list.
-    pub fn role_list(&self) -> Vec<String> {
-        split_roles(&self.roles)
-    }
-
-    /// True when the user holds `role`.
-    pub fn has_role(&self, role: &str) -> bool {
-        self.roles.split(',').any(|r| r == role)
-    }
-}
-
-/// Parses the stored comma-separated role list.
-pub fn split_roles(roles: &str) -> Vec<String> {
-    roles
-        .split(',')
-        .filter(|r| !r.is_empty())
-        .map(str::to_string)
-        .collect()
-}
-
 /// A user to insert.
 #[derive(Debug, Insertable)]
 #[diesel(table_name = users)]
@@ -72,8 +52,8 @@ pub struct NewUser {
     pub password_hash: String,
     /// Display name.
     pub full_name: String,
-    /// Comma-separated roles.
-    pub roles: String,
+    /// Roles.
+    pub roles: Roles,
     /// Active from the start.
     pub is_active: bool,
     /// Created (UTC).
@@ -88,8 +68,8 @@ pub struct NewUser {
 pub struct UserChanges {
     /// New active flag.
     pub is_active: Option<bool>,
-    /// New comma-separated roles.
-    pub roles: Option<String>,
+    /// New roles.
+    pub roles: Option<Roles>,
     /// New display name.
     pub full_name: Option<String>,
     /// When changed (UTC).

@@ -4,6 +4,7 @@
 //! adapter the `/ws` controller hands an upgraded connection to.
 
 pub mod events;
+mod meta;
 pub mod registry;
 pub mod socket;
 mod sockets;

@@ -9,36 +9,9 @@ use std::time::Duration;
 use chrono::NaiveDateTime;
 use tokio::sync::{mpsc, oneshot};
 
+pub use super::meta::{DropReason, SocketMeta};
 use super::sockets::{Entry, Sockets};
 use crate::util;
-
-/// Why the server ended a socket (the `reason` label of `tokenward_ws_dropped_total`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum DropReason {
-    /// Silent past the idle timeout.
-    Heartbeat,
-    /// Its send queue was full.
-    SlowConsumer,
-    /// The user opened more sockets than allowed; this was the oldest.
-    Limit,
-    /// Its session was revoked.
-    Revoked,
-    /// The server is shutting down.
-    Shutdown,
-}
-
-impl DropReason {
-    /// The metric label / log word.
-    pub fn label(self) -> &'static str {
-        match self {
-            Self::Heartbeat => "heartbeat",
-            Self::SlowConsumer => "slow_consumer",
-            Self::Limit => "limit",
-            Self::Revoked => "revoked",
-            Self::Shutdown => "shutdown",
-        }
-    }
-}
 
 /// Registry settings.
 #[derive(Debug, Clone, Copy)]
@@ -51,19 +24,6 @@ pub struct HubConfig {
     pub ping_interval: Duration,
     /// Silence after which a socket is dropped.
     pub idle_timeout: Duration,
-}
-
-/// Who is behind a socket.
-#[derive(Debug, Clone)]
-pub struct SocketMeta {
-    /// Owner.
-    pub user_id: i64,
-    /// The session its ticket was issued in.
-    pub session_id: i64,
-    /// Client IP at upgrade.
-    pub ip: Option<String>,
-    /// Client user agent at upgrade.
-    pub user_agent: Option<String>,
 }
 
 /// A registered socket as listed by the registry.

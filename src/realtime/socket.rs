@@ -8,7 +8,7 @@ use std::time::Duration;
 use actix_ws::{CloseCode, CloseReason, Message, MessageStream, Session};
 use tokio::time::{interval_at, sleep, Instant, MissedTickBehavior};
 
-use super::registry::{now_ms, Connection, DropReason, Hub};
+use super::registry::{now_ms, Connection, DropReason, Hub, SocketMeta};
 
 /// Largest frame accepted from a client.
 const MAX_INBOUND_FRAME: usize = 16 * 1024;
@@ -49,6 +49,23 @@ fn close_reason(reason: DropReason) -> CloseReason {
         code,
         description: Some(text.to_string()),
     }
+}
+
+/// An upgraded connection, handed from the `/ws` controller to the service.
+pub struct Upgraded {
+    /// The sending half.
+    pub session: Session,
+    /// The receiving half.
+    pub stream: MessageStream,
+}
+
+/// Registers an upgraded connection with `meta` and serves it on its own
+/// task; returns the socket id.
+pub fn attach(hub: &Hub, meta: SocketMeta, upgraded: Upgraded) -> u64 {
+    let conn = hub.register(meta);
+    let id = conn.id;
+    actix_web::rt::spawn(serve(upgraded.session, upgraded.stream, hub.clone(), conn));
+    id
 }
 
 /// Serves one registered socket until it ends.

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use chrono::NaiveDateTime;
 use tokio::sync::{mpsc, oneshot};
 
-use super::registry::{DropReason, SocketMeta};
+use super::meta::{DropReason, SocketMeta};
 
 pub(super) struct Entry {
     pub(super) meta: SocketMeta,

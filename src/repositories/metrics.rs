@@ -7,7 +7,7 @@ use diesel::prelude::*;
 
 use crate::db::schema::{sessions, tokens};
 use crate::db::DbConnection;
-use crate::models::token::reason;
+use crate::models::RevokeReason;
 
 /// Tokens issued at or after `since`.
 pub fn tokens_created_since(conn: &mut DbConnection, since: NaiveDateTime) -> QueryResult<i64> {
@@ -25,7 +25,7 @@ pub fn tokens_revoked_since(conn: &mut DbConnection, since: NaiveDateTime) -> Qu
         .filter(
             tokens::revoked_reason
                 .is_null()
-                .or(tokens::revoked_reason.ne(reason::ROTATED)),
+                .or(tokens::revoked_reason.ne(RevokeReason::Rotated)),
         )
         .count()
         .get_result(conn)

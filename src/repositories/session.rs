@@ -3,9 +3,11 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
-use crate::db::schema::sessions::dsl;
-use crate::db::DbConnection;
-use crate::models::{NewSession, Session};
+use diesel::sql_types::Bool;
+
+use crate::db::schema::{sessions, sessions::dsl};
+use crate::db::{DbConnection, QueryBackend as Backend};
+use crate::models::{NewSession, RevokeReason, Session};
 
 /// Inserts a session and returns the stored row.
 pub fn insert(conn: &mut DbConnection, session: &NewSession) -> QueryResult<Session> {
@@ -39,46 +41,47 @@ pub fn list_active_for_user(
         .load(conn)
 }
 
-/// Revokes one session if still live; returns 1 when this call revoked it.
-pub fn revoke(
-    conn: &mut DbConnection,
-    id: i64,
-    reason: &str,
-    now: NaiveDateTime,
-) -> QueryResult<usize> {
-    diesel::update(
-        dsl::sessions
-            .filter(dsl::id.eq(id))
-            .filter(dsl::revoked.eq(false)),
-    )
-    .set((
-        dsl::revoked.eq(true),
-        dsl::revoked_at.eq(Some(now)),
-        dsl::revoked_reason.eq(Some(reason)),
-    ))
-    .execute(conn)
+/// Which live sessions a revocation reaches.
+#[derive(Debug, Clone, Copy)]
+pub enum SessionScope {
+    /// One session, by id (whatever its end).
+    One(i64),
+    /// Every unexpired session of a user, but `keep`.
+    User {
+        /// The owner.
+        user_id: i64,
+        /// A session that stays.
+        keep: Option<i64>,
+    },
 }
 
-/// Revokes every live session of a user, except `keep` when given.
-pub fn revoke_all_for_user(
+type SessionFilter = Box<dyn BoxableExpression<sessions::table, Backend, SqlType = Bool>>;
+
+/// The one revocation statement of `sessions`: flags every unrevoked session
+/// in `scope` with `reason` and returns the ids it ended.
+pub fn revoke(
     conn: &mut DbConnection,
-    user_id: i64,
-    keep: Option<i64>,
-    reason: &str,
+    scope: SessionScope,
+    reason: &RevokeReason,
     now: NaiveDateTime,
-) -> QueryResult<usize> {
-    let target = dsl::sessions
-        .filter(dsl::user_id.eq(user_id))
-        .filter(dsl::revoked.eq(false))
-        .filter(dsl::expires_at.gt(now))
-        .filter(dsl::id.ne(keep.unwrap_or(-1)));
-    diesel::update(target)
+) -> QueryResult<Vec<i64>> {
+    let filter: SessionFilter = match scope {
+        SessionScope::One(id) => Box::new(dsl::id.eq(id)),
+        SessionScope::User { user_id, keep } => Box::new(
+            dsl::user_id
+                .eq(user_id)
+                .and(dsl::expires_at.gt(now))
+                .and(dsl::id.ne(keep.unwrap_or(-1))),
+        ),
+    };
+    diesel::update(dsl::sessions.filter(dsl::revoked.eq(false)).filter(filter))
         .set((
             dsl::revoked.eq(true),
             dsl::revoked_at.eq(Some(now)),
             dsl::revoked_reason.eq(Some(reason)),
         ))
-        .execute(conn)
+        .returning(dsl::id)
+        .get_results(conn)
 }
 
 /// Moves a session's end (on refresh) and marks it seen.

@@ -4,9 +4,11 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
-use crate::db::schema::{sessions, tokens::dsl, users};
-use crate::db::DbConnection;
-use crate::models::{NewToken, Session, Token, TokenContext, User};
+use diesel::sql_types::Bool;
+
+use crate::db::schema::{sessions, tokens, tokens::dsl, users};
+use crate::db::{DbConnection, QueryBackend as Backend};
+use crate::models::{NewToken, RevokeReason, Session, Token, TokenContext, User};
 
 /// Inserts one token row.
 pub fn insert(conn: &mut DbConnection, token: &NewToken) -> QueryResult<usize> {
@@ -68,72 +70,69 @@ fn context((token, session, user): (Token, Option<Session>, User)) -> TokenConte
     }
 }
 
-/// Revokes one token if not yet revoked; returns 1 when this call revoked it.
-pub fn revoke_if_active(
-    conn: &mut DbConnection,
-    id: i64,
-    reason: &str,
-    now: NaiveDateTime,
-) -> QueryResult<usize> {
-    diesel::update(
-        dsl::tokens
-            .filter(dsl::id.eq(id))
-            .filter(dsl::revoked.eq(false)),
-    )
-    .set((
-        dsl::revoked.eq(true),
-        dsl::revoked_at.eq(Some(now)),
-        dsl::revoked_reason.eq(Some(reason)),
-    ))
-    .execute(conn)
+/// Which unrevoked tokens a revocation reaches.
+#[derive(Debug, Clone, Copy)]
+pub enum TokenScope {
+    /// One token, by id.
+    One(i64),
+    /// Every unexpired token of a session.
+    Session(i64),
+    /// Every unexpired token of a user, but those of session `keep`.
+    User {
+        /// The owner.
+        user_id: i64,
+        /// A session whose tokens stay.
+        keep: Option<i64>,
+    },
 }
 
-/// Revokes every live token of a session.
-pub fn revoke_by_session(
-    conn: &mut DbConnection,
-    session_id: i64,
-    reason: &str,
-    now: NaiveDateTime,
-) -> QueryResult<usize> {
-    diesel::update(
-        dsl::tokens
-            .filter(dsl::session_id.eq(session_id))
-            .filter(dsl::revoked.eq(false))
-            .filter(dsl::expires_at.gt(now)),
-    )
-    .set((
-        dsl::revoked.eq(true),
-        dsl::revoked_at.eq(Some(now)),
-        dsl::revoked_reason.eq(Some(reason)),
-    ))
-    .execute(conn)
-}
+type TokenFilter = Box<dyn BoxableExpression<tokens::table, Backend, SqlType = Bool>>;
 
-/// Revokes every live token of a user, except those of session `keep`.
-pub fn revoke_by_user(
-    conn: &mut DbConnection,
-    user_id: i64,
-    keep: Option<i64>,
-    reason: &str,
-    now: NaiveDateTime,
-) -> QueryResult<usize> {
-    let live = dsl::tokens
-        .filter(dsl::user_id.eq(user_id))
-        .filter(dsl::revoked.eq(false))
-        .filter(dsl::expires_at.gt(now));
-    let set = (
-        dsl::revoked.eq(true),
-        dsl::revoked_at.eq(Some(now)),
-        dsl::revoked_reason.eq(Some(reason)),
-    );
-    match keep {
-        Some(sid) => {
-            diesel::update(live.filter(dsl::session_id.ne(sid).or(dsl::session_id.is_null())))
-                .set(set)
-                .execute(conn)
+fn scope_filter(scope: TokenScope, now: NaiveDateTime) -> TokenFilter {
+    match scope {
+        TokenScope::One(id) => Box::new(dsl::id.eq(id)),
+        TokenScope::Session(sid) => Box::new(
+            dsl::session_id
+                .assume_not_null()
+                .eq(sid)
+                .and(dsl::expires_at.gt(now)),
+        ),
+        TokenScope::User { user_id, keep } => {
+            let live = dsl::user_id.eq(user_id).and(dsl::expires_at.gt(now));
+            match keep {
+                None => Box::new(live),
+                Some(sid) => Box::new(
+                    live.and(
+                        dsl::session_id
+                            .assume_not_null()
+                            .ne(sid)
+                            .or(dsl::session_id.is_null()),
+                    ),
+                ),
+            }
         }
-        None => diesel::update(live).set(set).execute(conn),
     }
+}
+
+/// The one revocation statement of `tokens`: flags every unrevoked token in
+/// `scope` with `reason`. The affected-row count tells the caller whether it won.
+pub fn revoke(
+    conn: &mut DbConnection,
+    scope: TokenScope,
+    reason: &RevokeReason,
+    now: NaiveDateTime,
+) -> QueryResult<usize> {
+    diesel::update(
+        dsl::tokens
+            .filter(dsl::revoked.eq(false))
+            .filter(scope_filter(scope, now)),
+    )
+    .set((
+        dsl::revoked.eq(true),
+        dsl::revoked_at.eq(Some(now)),
+        dsl::revoked_reason.eq(Some(reason)),
+    ))
+    .execute(conn)
 }
 
 /// Marks a token used unless it was marked after `stale_before`.

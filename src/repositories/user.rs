@@ -67,19 +67,24 @@ pub fn record_login(conn: &mut DbConnection, id: i64, now: NaiveDateTime) -> Que
         .execute(conn)
 }
 
-/// Replaces the password hash.
+/// Replaces the password hash if it is still `expected` (1 when it was).
 pub fn update_password(
     conn: &mut DbConnection,
     id: i64,
+    expected: &str,
     password_hash: &str,
     now: NaiveDateTime,
 ) -> QueryResult<usize> {
-    diesel::update(dsl::users.find(id))
-        .set((
-            dsl::password_hash.eq(password_hash),
-            dsl::updated_at.eq(now),
-        ))
-        .execute(conn)
+    diesel::update(
+        dsl::users
+            .filter(dsl::id.eq(id))
+            .filter(dsl::password_hash.eq(expected)),
+    )
+    .set((
+        dsl::password_hash.eq(password_hash),
+        dsl::updated_at.eq(now),
+    ))
+    .execute(conn)
 }
 
 /// Stores a pending (not yet enabled) TOTP secret.

@@ -8,6 +8,7 @@ use super::ClientMeta;
 use crate::db::DbConnection;
 use crate::errors::AppResult;
 use crate::models::{NewAuditEvent, User};
+use crate::principal::Principal;
 use crate::repositories::audit as audit_repo;
 
 /// Audit event names (the contract's list).
@@ -56,19 +57,45 @@ pub mod event {
     pub const USER_UPDATED: &str = "user_updated";
 }
 
+/// The account an audit row names.
+pub trait Subject {
+    /// Its user id.
+    fn subject_id(&self) -> i64;
+    /// Its email.
+    fn subject_email(&self) -> &str;
+}
+
+impl Subject for User {
+    fn subject_id(&self) -> i64 {
+        self.id
+    }
+    fn subject_email(&self) -> &str {
+        &self.email
+    }
+}
+
+impl Subject for Principal {
+    fn subject_id(&self) -> i64 {
+        self.user_id
+    }
+    fn subject_email(&self) -> &str {
+        &self.email
+    }
+}
+
 /// Writes one event about `user` (or no user) from `client`.
-pub fn record(
+pub fn record<S: Subject + ?Sized>(
     conn: &mut DbConnection,
     name: &str,
-    user: Option<&User>,
+    user: Option<&S>,
     client: &ClientMeta,
     details: Value,
     now: NaiveDateTime,
 ) -> AppResult<()> {
     let row = NewAuditEvent {
         event: name.to_string(),
-        user_id: user.map(|u| u.id),
-        user_email: user.map(|u| u.email.clone()),
+        user_id: user.map(|u| u.subject_id()),
+        user_email: user.map(|u| u.subject_email().to_string()),
         ip_address: client.ip.clone(),
         user_agent: client.user_agent.clone(),
         created_at: now,

@@ -229,6 +229,11 @@ pub fn retire_unused(c: &mut DbConnection, signer_kid: &str) -> AppResult<Vec<St
     Ok(retired)
 }
 
+/// Every signing key, for `tokenward keys list`.
+pub fn list(c: &mut DbConnection) -> AppResult<Vec<SigningKeyRow>> {
+    Ok(key_repo::find_all(c)?)
+}
+
 /// The running instance's view of the keys, reloaded from the database.
 pub struct KeyStore {
     db: Db,

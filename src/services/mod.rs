@@ -1,19 +1,25 @@
 //! Business rules and transaction boundaries. No actix types here: callers pass
 //! plain data (`ClientMeta`, DTOs) and get `AppResult`s back.
 
+pub mod account;
 pub mod admin;
 pub mod audit;
-pub mod auth;
 pub mod cleanup;
+pub mod health;
+pub mod issuance;
 pub mod keys;
+pub mod lockout;
+pub mod login;
 pub mod lookup;
 pub mod oauth;
 pub mod rate_limit;
+pub mod refresh;
+pub mod revocation;
 pub mod session;
 pub mod stats;
-pub mod token;
 pub mod two_factor;
 pub mod user;
+pub mod validation;
 pub mod validation_cache;
 pub mod ws;
 

@@ -4,14 +4,15 @@
 use serde_json::json;
 
 use super::audit::{self, event};
-use super::token::{check_access, TokenService};
+use super::revocation::{self, Revocations};
+use super::validation::{check_access, TokenValidator};
 use super::ClientMeta;
 use crate::db::{write_transaction, Db};
 use crate::dto::oauth::IntrospectionResponse;
 use crate::errors::{AppError, AppResult};
-use crate::models::token::{kind, reason};
-use crate::models::TokenContext;
-use crate::repositories::{session as session_repo, token as token_repo};
+use crate::models::{RevokeReason, Role, TokenContext, TokenKind};
+use crate::principal::Principal;
+use crate::repositories::token as token_repo;
 use crate::security::hashing::token_hash;
 use crate::util;
 
@@ -19,13 +20,18 @@ use crate::util;
 #[derive(Clone)]
 pub struct OAuthService {
     db: Db,
-    tokens: TokenService,
+    validator: TokenValidator,
+    revocations: Revocations,
 }
 
 impl OAuthService {
     /// Builds the service.
-    pub fn new(db: Db, tokens: TokenService) -> Self {
-        Self { db, tokens }
+    pub fn new(db: Db, validator: TokenValidator, revocations: Revocations) -> Self {
+        Self {
+            db,
+            validator,
+            revocations,
+        }
     }
 
     /// Describes `raw`: active with its claims, or just inactive. Only a
@@ -34,7 +40,7 @@ impl OAuthService {
     pub async fn introspect(&self, raw: String) -> AppResult<IntrospectionResponse> {
         let now = util::now();
         let now_secs = now.and_utc().timestamp();
-        let signed = self.tokens.verify_signature(&raw, now_secs).await.ok();
+        let signed = self.validator.verify_signature(&raw, now_secs).await.ok();
         let hash = token_hash(&raw);
         let ctx = self
             .db
@@ -43,7 +49,7 @@ impl OAuthService {
         let Some(ctx) = ctx else {
             return Ok(IntrospectionResponse::default());
         };
-        let ring = self.tokens.keys().current();
+        let ring = self.validator.keys().current();
         let active = |token_type: &str, ctx: &TokenContext| IntrospectionResponse {
             active: true,
             sub: Some(ctx.user.id.to_string()),
@@ -56,19 +62,19 @@ impl OAuthService {
             sid: ctx.token.session_id.map(|s| s.to_string()),
             username: Some(ctx.user.email.clone()),
         };
-        let usable = match ctx.token.token_type.as_str() {
-            kind::ACCESS => match &signed {
+        let usable = match ctx.token.token_type {
+            TokenKind::Access => match &signed {
                 Some(claims) => check_access(&ctx, &claims.jti, now).is_ok(),
                 None => false,
             },
-            kind::REFRESH => refresh_usable(&ctx, now),
-            _ => false,
+            TokenKind::Refresh => refresh_usable(&ctx, now),
+            TokenKind::Challenge | TokenKind::Ws => false,
         };
         if !usable {
             return Ok(IntrospectionResponse::default());
         }
-        let mut answer = match ctx.token.token_type.as_str() {
-            kind::ACCESS => active("Bearer", &ctx),
+        let mut answer = match ctx.token.token_type {
+            TokenKind::Access => active("Bearer", &ctx),
             _ => active("refresh_token", &ctx),
         };
         if let Some(claims) = signed {
@@ -83,42 +89,38 @@ impl OAuthService {
     #[tracing::instrument(skip_all)]
     pub async fn revoke(&self, raw: String, client: ClientMeta) -> AppResult<()> {
         let hash = token_hash(&raw);
-        self.db
+        let ended = self
+            .db
             .run(move |c| {
                 write_transaction(c, |c| {
                     let now = util::now();
                     let Some(ctx) = token_repo::find_context_by_hash(c, &hash)? else {
-                        return Ok(());
+                        return Ok(None);
                     };
-                    let revoked = match (ctx.token.token_type.as_str(), ctx.token.session_id) {
-                        (kind::REFRESH, Some(sid)) => {
-                            session_repo::revoke(c, sid, reason::RFC7009, now)?;
-                            token_repo::revoke_by_session(c, sid, reason::RFC7009, now)?
+                    let (t, why) = (&ctx.token, RevokeReason::Rfc7009);
+                    let ended = match (t.token_type, t.session_id) {
+                        (TokenKind::Refresh, Some(sid)) => {
+                            revocation::end_session(c, t.user_id, sid, why, now)?
                         }
-                        _ => token_repo::revoke_if_active(c, ctx.token.id, reason::RFC7009, now)?,
+                        _ => revocation::end_token(c, t.user_id, t.id, why, now)?,
                     };
-                    crate::metrics::tokens_revoked(reason::RFC7009, revoked);
-                    if revoked > 0 {
+                    if ended.tokens > 0 {
                         let details = json!({
-                            "jti": ctx.token.jti,
-                            "token_type": ctx.token.token_type,
-                            "reason": reason::RFC7009,
-                            "revoked_tokens": revoked,
+                            "jti": t.jti,
+                            "token_type": t.token_type.as_str(),
+                            "reason": ended.reason.as_str(),
+                            "revoked_tokens": ended.tokens,
                         });
-                        audit::record(
-                            c,
-                            event::TOKEN_REVOKED,
-                            Some(&ctx.user),
-                            &client,
-                            details,
-                            now,
-                        )?;
+                        let owner = Some(&ctx.user);
+                        audit::record(c, event::TOKEN_REVOKED, owner, &client, details, now)?;
                     }
-                    Ok(())
+                    Ok(Some(ended))
                 })
             })
             .await?;
-        self.tokens.revocations_happened();
+        if let Some(ended) = ended {
+            self.revocations.announce(&ended);
+        }
         Ok(())
     }
 }
@@ -133,8 +135,8 @@ fn refresh_usable(ctx: &TokenContext, now: chrono::NaiveDateTime) -> bool {
 }
 
 /// Only `admin` and `service` callers may introspect.
-pub fn may_introspect(principal: &super::token::Principal) -> AppResult<()> {
-    if principal.has_role("admin") || principal.has_role("service") {
+pub fn may_introspect(principal: &Principal) -> AppResult<()> {
+    if principal.has_role(&Role::Admin) || principal.has_role(&Role::Service) {
         Ok(())
     } else {
         Err(AppError::Forbidden)

@@ -1,41 +1,82 @@
-//! Session lists, logout, logout-all and ending one's own session.
+//! Sessions: starting one (after a password or a second factor), listing the
+//! live ones, logout, logout-all and ending one's own session.
 
 use serde_json::json;
 
 use super::audit::{self, event};
-use super::token::{Principal, TokenService};
+use super::issuance::{IssuedPair, TokenIssuer};
+use super::revocation::{self, Ended, Revocations};
 use super::ClientMeta;
-use crate::db::{write_transaction, Db};
+use crate::db::{write_transaction, Db, DbConnection};
 use crate::dto::auth::RevokedCounts;
 use crate::errors::{AppError, AppResult};
-use crate::models::token::reason;
-use crate::models::Session;
-use crate::realtime::EventPublisher;
-use crate::repositories::{session as session_repo, token as token_repo};
+use crate::models::{NewSession, RevokeReason, Session, User};
+use crate::principal::Principal;
+use crate::repositories::{session as session_repo, user as user_repo};
 use crate::util;
+
+/// What a successful login or refresh hands back.
+#[derive(Debug)]
+pub struct Issued {
+    /// The new pair.
+    pub pair: IssuedPair,
+    /// Its session.
+    pub session_id: i64,
+    /// The user, as stored.
+    pub user: User,
+}
+
+/// Creates the session row and its first pair, and records the login. Runs
+/// inside the caller's write transaction.
+pub fn start(
+    c: &mut DbConnection,
+    issuer: &TokenIssuer,
+    user: User,
+    device_name: Option<String>,
+    client: &ClientMeta,
+) -> AppResult<Issued> {
+    let now = util::now();
+    let end = issuer.lifetimes().session_end(now, now);
+    let session = session_repo::insert(
+        c,
+        &NewSession {
+            user_id: user.id,
+            created_at: now,
+            last_seen_at: now,
+            expires_at: end,
+            ip_address: client.ip.clone(),
+            user_agent: client.user_agent.clone(),
+            device_name,
+        },
+    )?;
+    user_repo::record_login(c, user.id, now)?;
+    let pair = issuer.issue_pair(c, &user, session.id, end, client, now)?;
+    let details = json!({ "session_id": session.id.to_string() });
+    audit::record(c, event::LOGIN_SUCCEEDED, Some(&user), client, details, now)?;
+    let user = User {
+        last_login_at: Some(now),
+        failed_login_count: 0,
+        locked_until: None,
+        ..user
+    };
+    Ok(Issued {
+        pair,
+        session_id: session.id,
+        user,
+    })
+}
 
 /// Session rules.
 #[derive(Clone)]
 pub struct SessionService {
     db: Db,
-    tokens: TokenService,
-    events: EventPublisher,
+    revocations: Revocations,
 }
 
 impl SessionService {
-    /// A service over `db`; `tokens` is told about every revocation.
-    pub fn new(db: Db, tokens: TokenService) -> Self {
-        Self {
-            db,
-            tokens,
-            events: EventPublisher::default(),
-        }
-    }
-
-    /// Announces revocations through `events` (WebSocket `session.revoked`).
-    pub fn with_events(mut self, events: EventPublisher) -> Self {
-        self.events = events;
-        self
+    /// A service over `db` announcing what it ends through `revocations`.
+    pub fn new(db: Db, revocations: Revocations) -> Self {
+        Self { db, revocations }
     }
 
     /// The user's live sessions, newest first.
@@ -48,76 +89,10 @@ impl SessionService {
     /// Ends the caller's current session and every token in it.
     #[tracing::instrument(skip_all)]
     pub async fn logout(&self, principal: Principal, client: ClientMeta) -> AppResult<()> {
-        let (uid, sid) = (principal.user.id, principal.session_id);
-        self.db
-            .run(move |c| {
-                write_transaction(c, |c| {
-                    let now = util::now();
-                    let sid = principal.session_id;
-                    session_repo::revoke(c, sid, reason::LOGOUT, now)?;
-                    let tokens = token_repo::revoke_by_session(c, sid, reason::LOGOUT, now)?;
-                    crate::metrics::tokens_revoked(reason::LOGOUT, tokens);
-                    let details =
-                        json!({ "session_id": sid.to_string(), "revoked_tokens": tokens });
-                    audit::record(
-                        c,
-                        event::LOGOUT,
-                        Some(&principal.user),
-                        &client,
-                        details,
-                        now,
-                    )
-                })
-            })
-            .await?;
-        self.tokens.revocations_happened();
-        self.events.session_revoked(uid, sid, reason::LOGOUT);
-        Ok(())
-    }
-
-    /// Ends every session of the caller.
-    #[tracing::instrument(skip_all)]
-    pub async fn logout_all(
-        &self,
-        principal: Principal,
-        client: ClientMeta,
-    ) -> AppResult<RevokedCounts> {
-        let uid = principal.user.id;
-        let (counts, ended) = self
-            .db
-            .run(move |c| {
-                write_transaction(c, |c| {
-                    let now = util::now();
-                    let ended = live_session_ids(c, uid, None, now)?;
-                    let revoked_sessions =
-                        session_repo::revoke_all_for_user(c, uid, None, reason::LOGOUT_ALL, now)?;
-                    let revoked_tokens =
-                        token_repo::revoke_by_user(c, uid, None, reason::LOGOUT_ALL, now)?;
-                    crate::metrics::tokens_revoked(reason::LOGOUT_ALL, revoked_tokens);
-                    let details = json!({
-                        "revoked_sessions": revoked_sessions,
-                        "revoked_tokens": revoked_tokens,
-                    });
-                    audit::record(
-                        c,
-                        event::LOGOUT_ALL,
-                        Some(&principal.user),
-                        &client,
-                        details,
-                        now,
-                    )?;
-                    let counts = RevokedCounts {
-                        revoked_sessions,
-                        revoked_tokens,
-                    };
-                    Ok((counts, ended))
-                })
-            })
-            .await?;
-        self.tokens.revocations_happened();
-        self.events
-            .sessions_revoked(uid, &ended, reason::LOGOUT_ALL);
-        Ok(counts)
+        let sid = principal.session_id;
+        self.end(principal, sid, RevokeReason::Logout, event::LOGOUT, client)
+            .await
+            .map(drop)
     }
 
     /// Ends one of the caller's own live sessions; anything else is 404.
@@ -128,48 +103,73 @@ impl SessionService {
         session_id: i64,
         client: ClientMeta,
     ) -> AppResult<()> {
-        let uid = principal.user.id;
-        self.db
+        let why = RevokeReason::Logout;
+        self.end(principal, session_id, why, event::SESSION_REVOKED, client)
+            .await
+            .map(drop)
+    }
+
+    /// Ends every session of the caller.
+    #[tracing::instrument(skip_all)]
+    pub async fn logout_all(
+        &self,
+        principal: Principal,
+        client: ClientMeta,
+    ) -> AppResult<RevokedCounts> {
+        let ended = self
+            .db
             .run(move |c| {
                 write_transaction(c, |c| {
                     let now = util::now();
-                    let session = session_repo::find_by_id(c, session_id)?
-                        .filter(|s| s.user_id == principal.user.id)
-                        .filter(|s| !s.revoked && s.expires_at > now)
-                        .ok_or(AppError::NotFound)?;
-                    session_repo::revoke(c, session.id, reason::LOGOUT, now)?;
-                    let tokens = token_repo::revoke_by_session(c, session.id, reason::LOGOUT, now)?;
-                    crate::metrics::tokens_revoked(reason::LOGOUT, tokens);
-                    let details =
-                        json!({ "session_id": session.id.to_string(), "revoked_tokens": tokens });
-                    audit::record(
-                        c,
-                        event::SESSION_REVOKED,
-                        Some(&principal.user),
-                        &client,
-                        details,
-                        now,
-                    )
+                    let why = RevokeReason::LogoutAll;
+                    let uid = principal.user_id;
+                    let ended = revocation::end_user_sessions(c, uid, None, why, now)?;
+                    let details = json!(ended.counts());
+                    let who = Some(&principal);
+                    audit::record(c, event::LOGOUT_ALL, who, &client, details, now)?;
+                    Ok(ended)
                 })
             })
             .await?;
-        self.tokens.revocations_happened();
-        self.events.session_revoked(uid, session_id, reason::LOGOUT);
-        Ok(())
+        self.revocations.announce(&ended);
+        Ok(ended.counts())
     }
-}
 
-/// Ids of a user's live sessions (but `keep`), read in the revoking transaction
-/// so the announcement names exactly the sessions it ends.
-pub(crate) fn live_session_ids(
-    c: &mut crate::db::DbConnection,
-    user_id: i64,
-    keep: Option<i64>,
-    now: chrono::NaiveDateTime,
-) -> AppResult<Vec<i64>> {
-    Ok(session_repo::list_active_for_user(c, user_id, now)?
-        .into_iter()
-        .map(|s| s.id)
-        .filter(|id| Some(*id) != keep)
-        .collect())
+    /// Ends `session_id` if it is a live session of the caller (else 404) and
+    /// records `event_name`.
+    async fn end(
+        &self,
+        principal: Principal,
+        session_id: i64,
+        reason: RevokeReason,
+        event_name: &'static str,
+        client: ClientMeta,
+    ) -> AppResult<Ended> {
+        let ended = self
+            .db
+            .run(move |c| {
+                write_transaction(c, |c| {
+                    let now = util::now();
+                    // The caller's own session was just validated; any other
+                    // must be a live one of theirs.
+                    if session_id != principal.session_id {
+                        session_repo::find_by_id(c, session_id)?
+                            .filter(|s| s.user_id == principal.user_id)
+                            .filter(|s| !s.revoked && s.expires_at > now)
+                            .ok_or(AppError::NotFound)?;
+                    }
+                    let uid = principal.user_id;
+                    let ended = revocation::end_session(c, uid, session_id, reason, now)?;
+                    let details = json!({
+                        "session_id": session_id.to_string(),
+                        "revoked_tokens": ended.tokens,
+                    });
+                    audit::record(c, event_name, Some(&principal), &client, details, now)?;
+                    Ok(ended)
+                })
+            })
+            .await?;
+        self.revocations.announce(&ended);
+        Ok(ended)
+    }
 }

@@ -3,20 +3,15 @@
 use serde_json::json;
 
 use super::audit::{self, event};
-use super::token::Principal;
 use super::{cpu, normalize_email, ClientMeta};
 use crate::db::{write_transaction, Db, DbConnection};
 use crate::dto::user::CreateUserRequest;
 use crate::errors::{AppError, AppResult};
-use crate::models::{NewUser, User};
+use crate::models::{NewUser, Role, Roles, User};
+use crate::principal::Principal;
 use crate::repositories::user as user_repo;
 use crate::security::{hashing, password};
 use crate::util;
-
-/// Role every account gets when none is named.
-pub const DEFAULT_ROLE: &str = "user";
-/// Role allowed to administer.
-pub const ADMIN_ROLE: &str = "admin";
 
 /// Account rules.
 #[derive(Clone)]
@@ -34,14 +29,21 @@ pub struct AccountSpec {
     pub password_hash: String,
     /// Display name.
     pub full_name: String,
-    /// Roles.
-    pub roles: Vec<String>,
+    /// Roles (`user` when none).
+    pub roles: Roles,
 }
 
 impl UserService {
     /// A service over `db` hashing at `bcrypt_cost`.
     pub fn new(db: Db, bcrypt_cost: u32) -> Self {
         Self { db, bcrypt_cost }
+    }
+
+    /// The account `id` as stored now; 404 when unknown.
+    pub async fn find(&self, id: i64) -> AppResult<User> {
+        self.db
+            .run(move |c| user_repo::find_by_id(c, id)?.ok_or(AppError::NotFound))
+            .await
     }
 
     /// `POST /admin/users`: creates an account, 409 when the email is taken.
@@ -61,15 +63,15 @@ impl UserService {
             email: normalize_email(&req.email),
             password_hash,
             full_name: req.full_name.trim().to_string(),
-            roles: req.roles,
+            roles: Roles::from_names(req.roles),
         };
         self.db
             .run(move |c| {
                 write_transaction(c, |c| {
                     let user = insert_account(c, spec)?;
                     let details = json!({
-                        "actor_id": actor.user.id.to_string(),
-                        "roles": user.role_list(),
+                        "actor_id": actor.user_id.to_string(),
+                        "roles": user.roles.names(),
                     });
                     audit::record(
                         c,
@@ -93,12 +95,10 @@ pub fn insert_account(c: &mut DbConnection, spec: AccountSpec) -> AppResult<User
             "That email is already registered.".into(),
         ));
     }
-    let mut roles = spec.roles;
-    if roles.is_empty() {
-        roles.push(DEFAULT_ROLE.to_string());
-    }
-    let mut seen = std::collections::HashSet::new();
-    roles.retain(|r| seen.insert(r.clone()));
+    let roles = match spec.roles.is_empty() {
+        true => Roles::from_names([Role::User.as_str()]),
+        false => spec.roles,
+    };
     let now = util::now();
     user_repo::insert(
         c,
@@ -106,7 +106,7 @@ pub fn insert_account(c: &mut DbConnection, spec: AccountSpec) -> AppResult<User
             email: spec.email,
             password_hash: spec.password_hash,
             full_name: spec.full_name,
-            roles: roles.join(","),
+            roles,
             is_active: true,
             created_at: now,
             updated_at: now,
@@ -159,7 +159,7 @@ pub fn bootstrap_admin(
             email: email.clone(),
             password_hash,
             full_name: "Administrator".into(),
-            roles: vec![ADMIN_ROLE.into()],
+            roles: Roles::from_names([Role::Admin.as_str()]),
         },
     )?;
     let details = json!({ "bootstrap": true });

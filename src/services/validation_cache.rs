@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use chrono::NaiveDateTime;
 
-use super::token::Principal;
+use crate::principal::Principal;
 
 /// Entries kept before the map is swept of stale ones.
 const SWEEP_ABOVE: usize = 100_000;
@@ -103,28 +103,14 @@ impl ValidationCache {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::models::User;
+    use crate::models::Roles;
 
     fn principal(expires_at: NaiveDateTime) -> Principal {
-        let t = crate::util::now();
         Principal {
-            user: User {
-                id: 1,
-                email: "a@b.c".into(),
-                password_hash: String::new(),
-                full_name: String::new(),
-                roles: "user".into(),
-                is_active: true,
-                two_factor_enabled: false,
-                failed_login_count: 0,
-                locked_until: None,
-                created_at: t,
-                updated_at: t,
-                last_login_at: None,
-                totp_secret: None,
-                totp_pending_secret: None,
-                totp_last_step: None,
-            },
+            user_id: 1,
+            email: "a@b.c".into(),
+            roles: Roles::from_names(["user"]),
+            two_factor_enabled: false,
             session_id: 2,
             jti: "j".into(),
             expires_at,

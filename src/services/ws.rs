@@ -9,14 +9,15 @@ use std::time::Duration;
 
 use chrono::Duration as ChronoDuration;
 
-use super::token::Principal;
+use super::revocation;
 use super::ClientMeta;
 use crate::cluster::RedisLink;
 use crate::db::{write_transaction, Db};
 use crate::errors::{AppError, AppResult};
-use crate::models::token::{kind, reason};
-use crate::models::NewToken;
-use crate::realtime::{EventPublisher, Hub};
+use crate::models::{NewToken, RevokeReason, TokenKind};
+use crate::principal::Principal;
+use crate::realtime::socket::{self, Upgraded};
+use crate::realtime::{EventPublisher, Hub, SocketMeta};
 use crate::repositories::{session as session_repo, token as token_repo, user as user_repo};
 use crate::security::hashing::{opaque_token, token_hash};
 use crate::util;
@@ -52,13 +53,37 @@ pub struct WsService {
     db: Db,
     redis: Option<RedisLink>,
     events: EventPublisher,
+    hub: Hub,
 }
 
 impl WsService {
     /// A service over `db`, gated by `redis` when configured, announcing
     /// through `events`.
-    pub fn new(db: Db, redis: Option<RedisLink>, events: EventPublisher) -> Self {
-        Self { db, redis, events }
+    pub fn new(db: Db, redis: Option<RedisLink>, events: EventPublisher, hub: Hub) -> Self {
+        Self {
+            db,
+            redis,
+            events,
+            hub,
+        }
+    }
+
+    /// Serves an upgraded connection of a redeemed ticket's session.
+    pub fn connect(&self, owner: TicketOwner, client: ClientMeta, upgraded: Upgraded) {
+        let meta = SocketMeta {
+            user_id: owner.user_id,
+            session_id: owner.session_id,
+            ip: client.ip.clone(),
+            user_agent: client.user_agent,
+        };
+        let socket_id = socket::attach(&self.hub, meta, upgraded);
+        tracing::info!(
+            socket_id,
+            user_id = owner.user_id,
+            session_id = owner.session_id,
+            ip = ?client.ip,
+            "websocket connected"
+        );
     }
 
     /// Pushes an admin message to `user_id` (404 when no such user) or to all.
@@ -95,9 +120,9 @@ impl WsService {
         let row = NewToken {
             jti: util::new_jti(),
             token_hash: token_hash(&token),
-            token_type: kind::WS.to_string(),
-            user_id: principal.user.id,
-            user_email: principal.user.email.clone(),
+            token_type: TokenKind::Ws,
+            user_id: principal.user_id,
+            user_email: principal.email.clone(),
             session_id: Some(principal.session_id),
             created_at: now,
             expires_at: now + ChronoDuration::seconds(TICKET_TTL),
@@ -108,7 +133,7 @@ impl WsService {
         self.db
             .run(move |c| Ok(token_repo::insert(c, &row)?))
             .await?;
-        metrics::counter!("tokenward_tokens_issued_total", "type" => kind::WS).increment(1);
+        crate::metrics::token_issued(TokenKind::Ws, 1);
         Ok(IssuedTicket {
             token,
             expires_in: TICKET_TTL,
@@ -135,7 +160,7 @@ impl WsService {
                     return Err(AppError::TokenInvalid("unknown ticket"));
                 };
                 let t = &ctx.token;
-                if t.token_type != kind::WS {
+                if t.token_type != TokenKind::Ws {
                     return Err(AppError::TokenInvalid("not a ticket"));
                 }
                 if t.revoked {
@@ -173,20 +198,16 @@ impl WsService {
                 return Err(AppError::TokenRevoked);
             }
         }
-        let won = self
+        let spent = self
             .db
             .run(move |c| {
                 write_transaction(c, |c| {
-                    Ok(token_repo::revoke_if_active(
-                        c,
-                        token_id,
-                        reason::USED,
-                        util::now(),
-                    )?)
+                    let (why, now) = (RevokeReason::Used, util::now());
+                    revocation::end_token(c, user_id, token_id, why, now)
                 })
             })
             .await?;
-        if won == 0 {
+        if spent.tokens == 0 {
             return Err(AppError::TokenRevoked);
         }
         Ok(TicketOwner {
@@ -207,11 +228,11 @@ impl WsService {
                 .run(move |c| Ok(session_repo::find_ended_among(c, &chunk, util::now())?))
                 .await?;
             for s in ended {
-                let why = s.revoked_reason.as_deref().unwrap_or(if s.revoked {
-                    reason::ADMIN
-                } else {
-                    "expired"
-                });
+                let why = match (&s.revoked_reason, s.revoked) {
+                    (Some(reason), _) => reason.as_str(),
+                    (None, true) => RevokeReason::Admin.as_str(),
+                    (None, false) => "expired",
+                };
                 // Local only: every instance runs its own sweep.
                 self.events.deliver_local_revocation(s.user_id, s.id, why);
                 closed += 1;

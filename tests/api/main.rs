@@ -24,5 +24,6 @@ mod standards;
 mod totp;
 mod two_factor;
 mod validate;
+mod values;
 mod ws;
 mod ws_client;

@@ -237,6 +237,43 @@ async fn refresh_token_reuse_and_password_change_revoke_sockets(backend: Backend
     ));
 }
 
+async fn rfc7009_revocation_of_a_refresh_token_pushes_session_revoked_at_once(backend: Backend) {
+    // The periodic sweep is off: only the revocation's own push can close it.
+    let app = spawn_app_with(backend, |s| s.ws_session_check_ms = 0).await;
+    app.create_user(NURSE, &["user"]).await;
+    let phone = app.login_ok(NURSE, USER_PASSWORD).await;
+    let laptop = app.login_ok(NURSE, USER_PASSWORD).await;
+    let mut revoked = app.ws_open(&phone.access).await;
+    let mut kept = app.ws_open(&laptop.access).await;
+    assert!(eventually(Duration::from_secs(5), || async { app.hub.count() == 2 }).await);
+
+    let resp = app
+        .client
+        .post(app.url("/oauth/revoke"))
+        .form(&[
+            ("token", phone.refresh.as_str()),
+            ("token_type_hint", "refresh_token"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::OK);
+    let (events, code) = expect_close(&mut revoked, Duration::from_secs(1)).await;
+    assert_eq!(events.len(), 1, "{events:?}");
+    assert_eq!(events[0]["type"], "session.revoked");
+    assert_eq!(events[0]["session_id"], phone.session_id.as_str());
+    assert_eq!(events[0]["reason"], "rfc7009");
+    assert_eq!(code, Some(CloseCode::Policy));
+    assert_error(app.validate(&phone.access).await, 401, "token_revoked").await;
+
+    // The same user's other session keeps its socket.
+    assert!(eventually(Duration::from_secs(5), || async { app.hub.count() == 1 }).await);
+    let resp = app.post_auth("/auth/logout", &laptop.access, None).await;
+    assert_eq!(resp.status(), StatusCode::NO_CONTENT);
+    let (events, _) = expect_close(&mut kept, Duration::from_secs(1)).await;
+    assert_eq!(events[0]["reason"], "logout");
+}
+
 async fn a_silent_client_is_dropped_by_the_heartbeat(backend: Backend) {
     let app = spawn_app_with(backend, |s| {
         s.ws_ping_interval_ms = 100;
@@ -300,6 +337,7 @@ backend_tests!(
     notifications_need_an_admin_a_message_and_a_known_user,
     logout_on_one_device_revokes_and_closes_only_that_sessions_socket,
     refresh_token_reuse_and_password_change_revoke_sockets,
+    rfc7009_revocation_of_a_refresh_token_pushes_session_revoked_at_once,
     a_silent_client_is_dropped_by_the_heartbeat,
     the_oldest_socket_is_closed_past_the_per_user_limit,
     stopping_the_server_sends_close_frames,

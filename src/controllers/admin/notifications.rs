@@ -18,7 +18,7 @@ pub async fn send_notification(
     let recipient = body.recipient()?;
     state
         .ws
-        .notify(actor.user.id, recipient, body.message)
+        .notify(actor.user_id, recipient, body.message)
         .await?;
     Ok(HttpResponse::Accepted().json(json!({ "status": "accepted" })))
 }

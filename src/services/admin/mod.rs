@@ -7,32 +7,19 @@ mod tokens;
 mod users;
 
 use crate::db::Db;
-use crate::realtime::EventPublisher;
-use crate::services::token::TokenService;
+use crate::services::revocation::Revocations;
 
 /// Admin operations (the caller's role is checked by the `Admin` extractor).
 #[derive(Clone)]
 pub struct AdminService {
     db: Db,
-    /// Told about every revocation and account change, so cached validations go.
-    tokens: TokenService,
-    /// Pushes `session.revoked` to the sockets of sessions an admin ends.
-    events: EventPublisher,
+    /// Announces what an admin ends, and account changes validation reads.
+    revocations: Revocations,
 }
 
 impl AdminService {
     /// A service over `db`.
-    pub fn new(db: Db, tokens: TokenService) -> Self {
-        Self {
-            db,
-            tokens,
-            events: EventPublisher::default(),
-        }
-    }
-
-    /// Announces revocations through `events` (WebSocket).
-    pub fn with_events(mut self, events: EventPublisher) -> Self {
-        self.events = events;
-        self
+    pub fn new(db: Db, revocations: Revocations) -> Self {
+        Self { db, revocations }
     }
 }

@@ -9,15 +9,15 @@ use crate::db::write_transaction;
 use crate::dto::admin::{TokenMetricsResponse, TokenRef};
 use crate::dto::auth::RevokedCounts;
 use crate::errors::{AppError, AppResult};
-use crate::models::token::reason;
-use crate::models::Session;
+use crate::models::{RevokeReason, Session};
+use crate::principal::Principal;
 use crate::repositories::{
     audit as audit_repo, metrics as metrics_repo, session as session_repo, token as token_repo,
     user as user_repo,
 };
 use crate::security::hashing::token_hash;
 use crate::services::audit::{self, event};
-use crate::services::token::Principal;
+use crate::services::revocation;
 use crate::services::ClientMeta;
 use crate::util;
 
@@ -40,45 +40,24 @@ impl AdminService {
         user_id: i64,
         client: ClientMeta,
     ) -> AppResult<RevokedCounts> {
-        let counts = self
+        let ended = self
             .db
             .run(move |c| {
                 write_transaction(c, |c| {
                     let now = util::now();
                     let user = user_repo::find_by_id(c, user_id)?.ok_or(AppError::NotFound)?;
-                    let why = reason::ADMIN;
-                    let ended = crate::services::session::live_session_ids(c, user_id, None, now)?;
-                    let revoked_sessions =
-                        session_repo::revoke_all_for_user(c, user_id, None, why, now)?;
-                    let revoked_tokens = token_repo::revoke_by_user(c, user_id, None, why, now)?;
-                    let details = json!({
-                        "actor_id": actor.user.id.to_string(),
-                        "revoked_sessions": revoked_sessions,
-                        "revoked_tokens": revoked_tokens,
-                    });
-                    audit::record(
-                        c,
-                        event::SESSION_REVOKED,
-                        Some(&user),
-                        &client,
-                        details,
-                        now,
-                    )?;
-                    crate::metrics::tokens_revoked(reason::ADMIN, revoked_tokens);
-                    Ok((
-                        RevokedCounts {
-                            revoked_sessions,
-                            revoked_tokens,
-                        },
-                        ended,
-                    ))
+                    let why = RevokeReason::Admin;
+                    let ended = revocation::end_user_sessions(c, user_id, None, why, now)?;
+                    let mut details = json!(ended.counts());
+                    details["actor_id"] = json!(actor.user_id.to_string());
+                    let target = Some(&user);
+                    audit::record(c, event::SESSION_REVOKED, target, &client, details, now)?;
+                    Ok(ended)
                 })
             })
             .await?;
-        self.tokens.revocations_happened();
-        let (counts, ended) = counts;
-        self.events.sessions_revoked(user_id, &ended, reason::ADMIN);
-        Ok(counts)
+        self.revocations.announce(&ended);
+        Ok(ended.counts())
     }
 
     /// Revokes one token named by value or jti; false when it is unknown or was
@@ -90,7 +69,7 @@ impl AdminService {
         target: TokenRef,
         client: ClientMeta,
     ) -> AppResult<bool> {
-        let revoked = self
+        let ended = self
             .db
             .run(move |c| {
                 write_transaction(c, |c| {
@@ -100,35 +79,31 @@ impl AdminService {
                         TokenRef::Jti(jti) => token_repo::find_by_jti(c, jti)?,
                     };
                     let Some(token) = token else {
-                        return Ok(false);
+                        return Ok(None);
                     };
-                    if token_repo::revoke_if_active(c, token.id, reason::ADMIN, now)? == 0 {
-                        return Ok(false);
+                    let (uid, why) = (token.user_id, RevokeReason::Admin);
+                    let ended = revocation::end_token(c, uid, token.id, why, now)?;
+                    if ended.tokens == 0 {
+                        return Ok(None);
                     }
                     let owner = user_repo::find_by_id(c, token.user_id)?;
                     let details = json!({
-                        "actor_id": actor.user.id.to_string(),
+                        "actor_id": actor.user_id.to_string(),
                         "jti": token.jti,
-                        "token_type": token.token_type,
+                        "token_type": token.token_type.as_str(),
                         "session_id": token.session_id.map(|s| s.to_string()),
                     });
-                    audit::record(
-                        c,
-                        event::TOKEN_REVOKED,
-                        owner.as_ref(),
-                        &client,
-                        details,
-                        now,
-                    )?;
-                    crate::metrics::tokens_revoked(reason::ADMIN, 1);
-                    Ok(true)
+                    let owner = owner.as_ref();
+                    audit::record(c, event::TOKEN_REVOKED, owner, &client, details, now)?;
+                    Ok(Some(ended))
                 })
             })
             .await?;
-        if revoked {
-            self.tokens.revocations_happened();
-        }
-        Ok(revoked)
+        let Some(ended) = ended else {
+            return Ok(false);
+        };
+        self.revocations.announce(&ended);
+        Ok(true)
     }
 
     /// Today's counts (since 00:00 UTC) and the live totals.

@@ -7,12 +7,11 @@ use super::AdminService;
 use crate::db::write_transaction;
 use crate::dto::admin::{UpdateUserRequest, UserListParams};
 use crate::errors::{AppError, AppResult};
-use crate::models::token::reason;
-use crate::models::{User, UserChanges};
-use crate::repositories::{session as session_repo, token as token_repo, user as user_repo};
+use crate::models::{RevokeReason, Role, Roles, User, UserChanges};
+use crate::principal::Principal;
+use crate::repositories::user as user_repo;
 use crate::services::audit::{self, event};
-use crate::services::token::Principal;
-use crate::services::user::ADMIN_ROLE;
+use crate::services::revocation::{self, Ended};
 use crate::services::ClientMeta;
 use crate::util;
 
@@ -55,36 +54,28 @@ impl AdminService {
             ));
         }
         // An admin cannot lock themselves out: the last admin would be gone for good.
-        if id == actor.user.id {
+        let roles = req.roles.map(Roles::from_names);
+        if id == actor.user_id {
             if req.is_active == Some(false) {
                 return Err(AppError::field(
                     "is_active",
                     "you cannot disable your own account",
                 ));
             }
-            if req
-                .roles
-                .as_ref()
-                .is_some_and(|r| !r.iter().any(|r| r == ADMIN_ROLE))
-            {
+            if roles.as_ref().is_some_and(|r| !r.contains(&Role::Admin)) {
                 return Err(AppError::field(
                     "roles",
                     "you cannot remove your own admin role",
                 ));
             }
         }
-        let roles = req.roles.map(|mut roles| {
-            let mut seen = std::collections::HashSet::new();
-            roles.retain(|r| seen.insert(r.clone()));
-            roles.join(",")
-        });
         let changes = UserChanges {
             is_active: req.is_active,
             roles,
             full_name: req.full_name.map(|n| n.trim().to_string()),
             updated_at: Some(util::now()),
         };
-        let user = self
+        let (user, ended) = self
             .db
             .run(move |c| {
                 write_transaction(c, |c| {
@@ -94,22 +85,19 @@ impl AdminService {
                     }
                     let user = user_repo::update(c, id, &changes)?;
                     let mut details = json!({
-                        "actor_id": actor.user.id.to_string(),
+                        "actor_id": actor.user_id.to_string(),
                         "changes": {
                             "is_active": changes.is_active,
-                            "roles": changes.roles.as_ref().map(|_| user.role_list()),
+                            "roles": changes.roles.as_ref().map(|_| user.roles.names()),
                             "full_name": changes.full_name,
                         },
                     });
-                    let mut ended = Vec::new();
+                    let why = RevokeReason::UserDisabled;
+                    let mut ended = Ended::nothing(id, why.clone());
                     if changes.is_active == Some(false) {
-                        let why = reason::USER_DISABLED;
-                        ended = crate::services::session::live_session_ids(c, id, None, now)?;
-                        let sessions = session_repo::revoke_all_for_user(c, id, None, why, now)?;
-                        let tokens = token_repo::revoke_by_user(c, id, None, why, now)?;
-                        crate::metrics::tokens_revoked(why, tokens);
-                        details["revoked_sessions"] = json!(sessions);
-                        details["revoked_tokens"] = json!(tokens);
+                        ended = revocation::end_user_sessions(c, id, None, why, now)?;
+                        details["revoked_sessions"] = json!(ended.sessions.len());
+                        details["revoked_tokens"] = json!(ended.tokens);
                     }
                     audit::record(c, event::USER_UPDATED, Some(&user), &client, details, now)?;
                     Ok((user, ended))
@@ -117,10 +105,8 @@ impl AdminService {
             })
             .await?;
         // Roles and is_active are part of every cached validation.
-        self.tokens.revocations_happened();
-        let (user, ended) = user;
-        self.events
-            .sessions_revoked(id, &ended, reason::USER_DISABLED);
+        self.revocations.account_changed();
+        self.revocations.announce(&ended);
         Ok(user)
     }
 
@@ -139,7 +125,7 @@ impl AdminService {
                     let user = user_repo::find_by_id(c, id)?.ok_or(AppError::NotFound)?;
                     user_repo::unlock(c, id, now)?;
                     let details = json!({
-                        "actor_id": actor.user.id.to_string(),
+                        "actor_id": actor.user_id.to_string(),
                         "was_locked": user.locked_until.is_some_and(|t| t > now),
                         "failed_login_count": user.failed_login_count,
                     });

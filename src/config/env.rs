@@ -1,0 +1,140 @@
+//! The environment half of the settings: `DATABASE_URL` and `TOKENWARD_*`
+//! override what the defaults and the file set.
+
+use std::path::PathBuf;
+use std::str::FromStr;
+
+use ipnet::IpNet;
+
+use super::{LogFormat, Settings};
+
+pub(super) fn var(name: &str) -> Option<String> {
+    std::env::var(name).ok()
+}
+
+fn parse_env<T: FromStr>(name: &str, target: &mut T) -> Result<(), String>
+where
+    T::Err: std::fmt::Display,
+{
+    if let Some(raw) = var(name) {
+        *target = raw
+            .trim()
+            .parse()
+            .map_err(|e| format!("{name}={raw:?} is not valid: {e}"))?;
+    }
+    Ok(())
+}
+
+fn list(raw: &str) -> impl Iterator<Item = &str> {
+    raw.split(',').map(str::trim).filter(|s| !s.is_empty())
+}
+
+pub(super) fn parse_cidr(s: &str) -> Result<IpNet, String> {
+    s.parse::<IpNet>()
+        .or_else(|_| s.parse::<std::net::IpAddr>().map(IpNet::from))
+        .map_err(|_| format!("{s:?} is not an IP address or CIDR"))
+}
+
+impl Settings {
+    /// Overrides fields from `DATABASE_URL` and `TOKENWARD_*`.
+    pub fn apply_env(&mut self) -> Result<(), String> {
+        if let Some(v) = var("DATABASE_URL") {
+            self.database_url = v;
+        }
+        if let Some(v) = var("TOKENWARD_BIND") {
+            self.bind = v;
+        }
+        if let Some(v) = var("TOKENWARD_BOOTSTRAP_ADMIN_EMAIL") {
+            self.bootstrap_admin_email = Some(v).filter(|v| !v.is_empty());
+        }
+        if let Some(v) = var("TOKENWARD_BOOTSTRAP_ADMIN_PASSWORD") {
+            self.bootstrap_admin_password = Some(v).filter(|v| !v.is_empty()).map(Into::into);
+        }
+        if let Some(v) = var("TOKENWARD_ISSUER") {
+            self.issuer = v;
+        }
+        if let Some(v) = var("TOKENWARD_AUDIENCE") {
+            self.audience = v;
+        }
+        parse_env("TOKENWARD_ACCESS_TOKEN_TTL", &mut self.access_token_ttl)?;
+        parse_env("TOKENWARD_REFRESH_TOKEN_TTL", &mut self.refresh_token_ttl)?;
+        parse_env(
+            "TOKENWARD_SESSION_MAX_LIFETIME",
+            &mut self.session_max_lifetime,
+        )?;
+        parse_env("TOKENWARD_JWT_ALGORITHM", &mut self.jwt_algorithm)?;
+        if let Some(v) = var("TOKENWARD_JWT_SECRET") {
+            self.jwt_secret = Some(v).filter(|v| !v.is_empty()).map(Into::into);
+        }
+        if let Some(v) = var("TOKENWARD_ENCRYPTION_KEY") {
+            self.encryption_key = Some(v).filter(|v| !v.is_empty()).map(Into::into);
+        }
+        if let Some(v) = var("TOKENWARD_ENCRYPTION_KEY_FILE") {
+            self.encryption_key_file = PathBuf::from(v);
+        }
+        if let Some(v) = var("TOKENWARD_REDIS_URL") {
+            self.redis_url = Some(v).filter(|v| !v.is_empty()).map(Into::into);
+        }
+        if let Some(v) = var("TOKENWARD_REDIS_PREFIX") {
+            self.redis_prefix = v;
+        }
+        parse_env("TOKENWARD_REDIS_TIMEOUT_MS", &mut self.redis_timeout_ms)?;
+        parse_env(
+            "TOKENWARD_WS_PING_INTERVAL_MS",
+            &mut self.ws_ping_interval_ms,
+        )?;
+        parse_env("TOKENWARD_WS_IDLE_TIMEOUT_MS", &mut self.ws_idle_timeout_ms)?;
+        parse_env("TOKENWARD_WS_MAX_PER_USER", &mut self.ws_max_per_user)?;
+        parse_env("TOKENWARD_WS_SEND_QUEUE", &mut self.ws_send_queue)?;
+        parse_env(
+            "TOKENWARD_WS_SESSION_CHECK_MS",
+            &mut self.ws_session_check_ms,
+        )?;
+        if let Some(v) = var("TOKENWARD_TRUSTED_PROXIES") {
+            self.trusted_proxies = list(&v)
+                .map(parse_cidr)
+                .collect::<Result<_, _>>()
+                .map_err(|e| format!("TOKENWARD_TRUSTED_PROXIES: {e}"))?;
+        }
+        if let Some(v) = var("TOKENWARD_CLEANUP_CRON") {
+            self.cleanup_cron = v.trim().to_string();
+        }
+        parse_env("TOKENWARD_CLEANUP_BATCH_SIZE", &mut self.cleanup_batch_size)?;
+        parse_env(
+            "TOKENWARD_TOKEN_RETENTION_HOURS",
+            &mut self.token_retention_hours,
+        )?;
+        parse_env(
+            "TOKENWARD_AUDIT_RETENTION_DAYS",
+            &mut self.audit_retention_days,
+        )?;
+        parse_env("TOKENWARD_BCRYPT_COST", &mut self.bcrypt_cost)?;
+        parse_env("TOKENWARD_LOCKOUT_THRESHOLD", &mut self.lockout_threshold)?;
+        parse_env("TOKENWARD_LOCKOUT_SECONDS", &mut self.lockout_seconds)?;
+        parse_env("TOKENWARD_LOGIN_RATE_LIMIT", &mut self.login_rate_limit)?;
+        if let Some(v) = var("TOKENWARD_TOTP_ISSUER") {
+            self.totp_issuer = v;
+        }
+        parse_env("TOKENWARD_TOTP_SKEW", &mut self.totp_skew)?;
+        if let Some(v) = var("TOKENWARD_LOG_FORMAT") {
+            self.log_format = match v.trim() {
+                "text" => LogFormat::Text,
+                "json" => LogFormat::Json,
+                other => return Err(format!("TOKENWARD_LOG_FORMAT={other:?}: use text or json")),
+            };
+        }
+        parse_env("TOKENWARD_COOKIE_SECURE", &mut self.cookie_secure)?;
+        if let Some(v) = var("TOKENWARD_CORS_ORIGINS") {
+            self.cors_origins = list(&v).map(str::to_string).collect();
+        }
+        parse_env("TOKENWARD_DB_POOL_SIZE", &mut self.db_pool_size)?;
+        parse_env("TOKENWARD_DB_TIMEOUT", &mut self.db_timeout_secs)?;
+        parse_env("TOKENWARD_MAX_BODY_BYTES", &mut self.max_body_bytes)?;
+        parse_env("TOKENWARD_WORKERS", &mut self.workers)?;
+        parse_env(
+            "TOKENWARD_VALIDATION_CACHE_MS",
+            &mut self.validation_cache_ms,
+        )?;
+        Ok(())
+    }
+}

@@ -1,0 +1,94 @@
+//! The caller's own account: changing the password, which ends every other
+//! session of the user.
+
+use serde_json::json;
+
+use super::audit::{self, event};
+use super::revocation::{self, Revocations};
+use super::{cpu, ClientMeta};
+use crate::db::{write_transaction, Db};
+use crate::dto::auth::ChangePasswordRequest;
+use crate::errors::{AppError, AppResult};
+use crate::models::RevokeReason;
+use crate::principal::Principal;
+use crate::repositories::user as user_repo;
+use crate::security::password::{self, MAX_PASSWORD_BYTES};
+use crate::util;
+
+/// Account self-service.
+#[derive(Clone)]
+pub struct AccountService {
+    db: Db,
+    bcrypt_cost: u32,
+    revocations: Revocations,
+}
+
+impl AccountService {
+    /// Builds the service; new passwords are hashed at `bcrypt_cost`.
+    pub fn new(db: Db, bcrypt_cost: u32, revocations: Revocations) -> Self {
+        Self {
+            db,
+            bcrypt_cost,
+            revocations,
+        }
+    }
+
+    /// The stored hash of `user_id` when `candidate` matches it (it is read
+    /// here: hashes never travel with the principal).
+    pub async fn verified_hash(
+        &self,
+        user_id: i64,
+        candidate: String,
+    ) -> AppResult<Option<String>> {
+        let stored = self
+            .db
+            .run(move |c| user_repo::find_by_id(c, user_id)?.ok_or(AppError::TokenRevoked))
+            .await?
+            .password_hash;
+        let fits = candidate.len() <= MAX_PASSWORD_BYTES;
+        let checked = stored.clone();
+        let matches = cpu(move || password::verify(&candidate, &checked)).await? && fits;
+        Ok(matches.then_some(stored))
+    }
+
+    /// Changes the caller's password and ends every other session.
+    #[tracing::instrument(skip_all)]
+    pub async fn change_password(
+        &self,
+        principal: Principal,
+        req: ChangePasswordRequest,
+        client: ClientMeta,
+    ) -> AppResult<()> {
+        let current = req.current_password;
+        let Some(old_hash) = self.verified_hash(principal.user_id, current).await? else {
+            return Err(AppError::InvalidCredentials);
+        };
+        let cost = self.bcrypt_cost;
+        let new = req.new_password;
+        let new_hash = cpu(move || password::hash(&new, cost))
+            .await?
+            .map_err(|e| AppError::internal(format!("bcrypt failed: {e}")))?;
+        let ended = self
+            .db
+            .run(move |c| {
+                write_transaction(c, |c| {
+                    let now = util::now();
+                    let (uid, keep) = (principal.user_id, Some(principal.session_id));
+                    // The hash checked must still be the stored one: a change
+                    // committed meanwhile makes the current password stale.
+                    if user_repo::update_password(c, uid, &old_hash, &new_hash, now)? == 0 {
+                        return Err(AppError::InvalidCredentials);
+                    }
+                    let why = RevokeReason::PasswordChange;
+                    let ended = revocation::end_user_sessions(c, uid, keep, why, now)?;
+                    let details = json!(ended.counts());
+                    let who = Some(&principal);
+                    audit::record(c, event::PASSWORD_CHANGED, who, &client, details, now)?;
+                    Ok(ended)
+                })
+            })
+            .await?;
+        self.revocations.announce(&ended);
+        Ok(())
+    }
+}

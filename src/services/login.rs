@@ -1,0 +1,218 @@
+//! The password login: the password check (the same cost for unknown
+//! emails), the lockout, the disabled-account rule, and then either a new
+//! session or a second-factor challenge.
+
+use std::sync::Arc;
+
+use chrono::Duration;
+use serde_json::json;
+
+use super::audit::{self, event};
+use super::issuance::TokenIssuer;
+use super::lockout::Lockout;
+use super::session::{self, Issued};
+use super::{cpu, normalize_email, ClientMeta};
+use crate::db::{write_transaction, Db, DbConnection};
+use crate::dto::auth::LoginRequest;
+use crate::errors::{AppError, AppResult};
+use crate::models::{NewToken, TokenKind, User};
+use crate::realtime::EventPublisher;
+use crate::repositories::{token as token_repo, user as user_repo};
+use crate::security::hashing::{opaque_token, token_hash};
+use crate::security::password::{self, MAX_PASSWORD_BYTES};
+use crate::util;
+
+/// What a correct password leads to.
+#[derive(Debug)]
+pub enum LoginOutcome {
+    /// Tokens issued (no second factor).
+    Tokens(Box<Issued>),
+    /// A second factor is required: answer this challenge at verify-2fa.
+    TwoFactor {
+        /// Opaque, single-use challenge.
+        challenge_token: String,
+        /// Seconds it stays valid.
+        expires_in: i64,
+    },
+}
+
+/// Lifetime of a second-factor challenge, seconds.
+pub const CHALLENGE_TTL: i64 = 300;
+
+/// Password logins.
+#[derive(Clone)]
+pub struct LoginService {
+    db: Db,
+    issuer: TokenIssuer,
+    lockout: Lockout,
+    /// Verified against when the email is unknown, so both cost the same.
+    dummy_hash: Arc<String>,
+    events: EventPublisher,
+}
+
+impl LoginService {
+    /// Builds the service; `dummy_hash` is a bcrypt hash at the configured cost.
+    pub fn new(
+        db: Db,
+        issuer: TokenIssuer,
+        lockout: Lockout,
+        dummy_hash: String,
+        events: EventPublisher,
+    ) -> Self {
+        Self {
+            db,
+            issuer,
+            lockout,
+            dummy_hash: Arc::new(dummy_hash),
+            events,
+        }
+    }
+
+    /// Password login: a new session with an access and a refresh token, or a
+    /// second-factor challenge.
+    #[tracing::instrument(skip_all)]
+    pub async fn login(&self, req: LoginRequest, client: ClientMeta) -> AppResult<LoginOutcome> {
+        let outcome = self.password_login(req, client).await;
+        match &outcome {
+            Ok(LoginOutcome::Tokens(_)) => crate::metrics::login("success"),
+            Ok(LoginOutcome::TwoFactor { .. }) => crate::metrics::login("two_factor_required"),
+            Err(AppError::AccountLocked { .. }) => crate::metrics::login("locked"),
+            Err(AppError::InvalidCredentials | AppError::AccountDisabled) => {
+                crate::metrics::login("failure")
+            }
+            Err(_) => {}
+        }
+        outcome
+    }
+
+    async fn password_login(
+        &self,
+        req: LoginRequest,
+        client: ClientMeta,
+    ) -> AppResult<LoginOutcome> {
+        let email = normalize_email(&req.email);
+        let lookup = email.clone();
+        let user = self
+            .db
+            .run(move |c| Ok(user_repo::find_by_email(c, &lookup)?))
+            .await?;
+        let hash = match &user {
+            Some(u) => u.password_hash.clone(),
+            None => self.dummy_hash.as_str().to_string(),
+        };
+        // bcrypt reads 72 bytes; a longer password can never be the stored one.
+        let fits = req.password.len() <= MAX_PASSWORD_BYTES;
+        let candidate = req.password;
+        let matches = cpu(move || password::verify(&candidate, &hash)).await? && fits;
+
+        let Some(user) = user else {
+            let details = json!({ "email": email, "reason": "unknown_email" });
+            self.refuse(None, client, details).await?;
+            return Err(AppError::InvalidCredentials);
+        };
+        let now = util::now();
+        if let Err(locked) = Lockout::check(&user, now) {
+            self.refuse(Some(user), client, json!({ "reason": "locked" }))
+                .await?;
+            return Err(locked);
+        }
+        if !matches {
+            return Err(self.record_failure(user, client).await);
+        }
+        if !user.is_active {
+            self.refuse(Some(user), client, json!({ "reason": "disabled" }))
+                .await?;
+            return Err(AppError::AccountDisabled);
+        }
+        if user.two_factor_enabled {
+            return self
+                .db
+                .run(move |c| write_transaction(c, |c| issue_challenge(c, &user, &client)))
+                .await;
+        }
+        let issuer = self.issuer.clone();
+        let device = req.device_name.filter(|d| !d.trim().is_empty());
+        let (ip, agent) = (client.ip.clone(), client.user_agent.clone());
+        let issued = self
+            .db
+            .run(move |c| {
+                write_transaction(c, |c| session::start(c, &issuer, user, device, &client))
+            })
+            .await?;
+        self.events
+            .session_created(issued.user.id, issued.session_id, ip, agent);
+        Ok(LoginOutcome::Tokens(Box::new(issued)))
+    }
+
+    /// Audits a refused login that does not count towards the lockout.
+    async fn refuse(
+        &self,
+        user: Option<User>,
+        client: ClientMeta,
+        details: serde_json::Value,
+    ) -> AppResult<()> {
+        self.db
+            .run(move |c| {
+                let now = util::now();
+                audit::record(c, event::LOGIN_FAILED, user.as_ref(), &client, details, now)
+            })
+            .await
+    }
+
+    /// Counts a wrong password, locking the account at the threshold.
+    async fn record_failure(&self, user: User, client: ClientMeta) -> AppError {
+        let lockout = self.lockout;
+        let result = self
+            .db
+            .run(move |c| {
+                write_transaction(c, |c| {
+                    let details = json!({ "reason": "bad_password" });
+                    lockout.count_failure(c, &user, &client, event::LOGIN_FAILED, details)
+                })
+            })
+            .await;
+        match result {
+            Ok(()) => AppError::InvalidCredentials,
+            Err(e) => e,
+        }
+    }
+}
+
+/// Stores a single-use second-factor challenge for `user`.
+fn issue_challenge(
+    c: &mut DbConnection,
+    user: &User,
+    client: &ClientMeta,
+) -> AppResult<LoginOutcome> {
+    let now = util::now();
+    let challenge_token = opaque_token();
+    token_repo::insert(
+        c,
+        &NewToken {
+            jti: util::new_jti(),
+            token_hash: token_hash(&challenge_token),
+            token_type: TokenKind::Challenge,
+            user_id: user.id,
+            user_email: user.email.clone(),
+            session_id: None,
+            created_at: now,
+            expires_at: now + Duration::seconds(CHALLENGE_TTL),
+            user_agent: client.user_agent.clone(),
+            ip_address: client.ip.clone(),
+            key_id: None,
+        },
+    )?;
+    let details = json!({});
+    audit::record(
+        c,
+        event::TWO_FACTOR_REQUIRED,
+        Some(user),
+        client,
+        details,
+        now,
+    )?;
+    Ok(LoginOutcome::TwoFactor {
+        challenge_token,
+        expires_in: CHALLENGE_TTL,
+    })
+}

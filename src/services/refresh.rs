@@ -1,0 +1,215 @@
+//! Refresh-token rotation with reuse detection. A refresh reads and checks the
+//! token, its session and user, and signs the replacement pair before any
+//! write; the write transaction then flips the old token (one conditional
+//! UPDATE decides concurrent refreshes) and stores the new pair. A rotated
+//! token presented again ends its whole session.
+
+use chrono::NaiveDateTime;
+use serde_json::json;
+
+use super::audit::{self, event};
+use super::issuance::{store_pair, PreparedPair, TokenIssuer};
+use super::revocation::{self, Ended, Revocations};
+use super::session::Issued;
+use super::ClientMeta;
+use crate::db::{write_transaction, Db, DbConnection};
+use crate::dto::auth::RefreshRequest;
+use crate::errors::{AppError, AppResult};
+use crate::models::{RevokeReason, TokenKind, User};
+use crate::repositories::{session as session_repo, token as token_repo};
+use crate::security::hashing::token_hash;
+use crate::util;
+
+/// Refresh rules.
+#[derive(Clone)]
+pub struct RefreshService {
+    db: Db,
+    issuer: TokenIssuer,
+    revocations: Revocations,
+}
+
+/// What a refresh did, reported after the commit.
+enum Outcome {
+    Issued(Box<Issued>, Ended),
+    Reused(Ended),
+}
+
+/// What a refresh will do, decided by reading alone.
+enum Plan {
+    /// Rotate: the new pair is already signed.
+    Rotate(Box<Rotation>),
+    /// The token was already rotated: its session is to be revoked.
+    Reused { user: Box<User>, session_id: i64 },
+}
+
+/// A checked refresh token and the pair that replaces it.
+struct Rotation {
+    token_id: i64,
+    session_id: i64,
+    session_end: NaiveDateTime,
+    user: User,
+    prepared: PreparedPair,
+}
+
+impl RefreshService {
+    /// Builds the service.
+    pub fn new(db: Db, issuer: TokenIssuer, revocations: Revocations) -> Self {
+        Self {
+            db,
+            issuer,
+            revocations,
+        }
+    }
+
+    /// Rotates a refresh token; a rotated one presented again revokes its session.
+    #[tracing::instrument(skip_all)]
+    pub async fn refresh(&self, req: RefreshRequest, client: ClientMeta) -> AppResult<Issued> {
+        let hash = token_hash(&req.refresh_token);
+        let issuer = self.issuer.clone();
+        let outcome = self
+            .db
+            .run(move |c| {
+                // Checks and signing come first, outside any transaction, so the
+                // write lock (SQLite) or row lock (PostgreSQL) covers the writes only.
+                let now = util::now();
+                match plan(c, &issuer, &hash, &client, now)? {
+                    Plan::Rotate(plan) => {
+                        write_transaction(c, |c| rotate(c, *plan, &hash, &client, now))
+                    }
+                    Plan::Reused { user, session_id } => {
+                        write_transaction(c, |c| reuse_detected(c, &user, session_id, &client))
+                    }
+                }
+            })
+            .await?;
+        match outcome {
+            Outcome::Issued(issued, rotated) => {
+                metrics::counter!(crate::metrics::TOKENS_REFRESHED).increment(1);
+                self.revocations.announce(&rotated);
+                Ok(*issued)
+            }
+            Outcome::Reused(ended) => {
+                self.revocations.announce(&ended);
+                Err(AppError::TokenReused)
+            }
+        }
+    }
+}
+
+/// Reads the refresh token with its session and user, checks them, and signs
+/// the replacement pair; writes nothing.
+fn plan(
+    c: &mut DbConnection,
+    issuer: &TokenIssuer,
+    hash: &str,
+    client: &ClientMeta,
+    now: NaiveDateTime,
+) -> AppResult<Plan> {
+    let Some(ctx) = token_repo::find_context_by_hash(c, hash)? else {
+        return Err(AppError::TokenInvalid("unknown refresh token"));
+    };
+    let token = &ctx.token;
+    if token.token_type != TokenKind::Refresh {
+        return Err(AppError::TokenInvalid("not a refresh token"));
+    }
+    let Some(session) = ctx.session.clone() else {
+        return Err(AppError::TokenInvalid("refresh token has no session"));
+    };
+    if token.revoked {
+        if token.revoked_reason == Some(RevokeReason::Rotated) {
+            return Ok(Plan::Reused {
+                user: Box::new(ctx.user),
+                session_id: session.id,
+            });
+        }
+        return Err(AppError::TokenRevoked);
+    }
+    if token.expired || token.expires_at <= now || session.expires_at <= now {
+        return Err(AppError::TokenExpired);
+    }
+    if session.revoked {
+        return Err(AppError::TokenRevoked);
+    }
+    if !ctx.user.is_active {
+        return Err(AppError::AccountDisabled);
+    }
+    let end = issuer.lifetimes().session_end(session.created_at, now);
+    if end <= now {
+        return Err(AppError::TokenExpired);
+    }
+    let prepared = issuer.prepare_pair(&ctx.user, session.id, end, client, now)?;
+    Ok(Plan::Rotate(Box::new(Rotation {
+        token_id: token.id,
+        session_id: session.id,
+        session_end: end,
+        user: ctx.user,
+        prepared,
+    })))
+}
+
+/// The writes of one refresh, inside a write transaction. Rejections roll back;
+/// reuse commits the session's revocation and is reported after the commit.
+fn rotate(
+    c: &mut DbConnection,
+    plan: Rotation,
+    hash: &str,
+    client: &ClientMeta,
+    now: NaiveDateTime,
+) -> AppResult<Outcome> {
+    // The atomic step: exactly one concurrent caller flips the flag. Every
+    // revocation of a session or user also revokes its tokens, so a token
+    // still unrevoked here has a live session and an active user.
+    let uid = plan.user.id;
+    let rotated = revocation::end_token(c, uid, plan.token_id, RevokeReason::Rotated, now)?;
+    if rotated.tokens == 0 {
+        // Revoked since it was read: by a concurrent refresh (reuse), or by a
+        // logout or an admin (a plain revocation).
+        let reused = token_repo::find_by_hash(c, hash)?
+            .is_some_and(|t| t.revoked_reason == Some(RevokeReason::Rotated));
+        if reused {
+            return reuse_detected(c, &plan.user, plan.session_id, client);
+        }
+        return Err(AppError::TokenRevoked);
+    }
+    session_repo::extend(c, plan.session_id, plan.session_end, now)?;
+    let pair = store_pair(c, plan.prepared)?;
+    let details = json!({ "session_id": plan.session_id.to_string() });
+    audit::record(
+        c,
+        event::TOKEN_REFRESHED,
+        Some(&plan.user),
+        client,
+        details,
+        now,
+    )?;
+    let issued = Issued {
+        pair,
+        session_id: plan.session_id,
+        user: plan.user,
+    };
+    Ok(Outcome::Issued(Box::new(issued), rotated))
+}
+
+fn reuse_detected(
+    c: &mut DbConnection,
+    user: &User,
+    session_id: i64,
+    client: &ClientMeta,
+) -> AppResult<Outcome> {
+    let now = util::now();
+    let ended = revocation::end_session(c, user.id, session_id, RevokeReason::Reuse, now)?;
+    let details = json!({
+        "session_id": session_id.to_string(),
+        "revoked_tokens": ended.tokens,
+    });
+    audit::record(
+        c,
+        event::REFRESH_TOKEN_REUSED,
+        Some(user),
+        client,
+        details,
+        now,
+    )?;
+    tracing::warn!(session_id, "refresh token reuse detected; session revoked");
+    Ok(Outcome::Reused(ended))
+}

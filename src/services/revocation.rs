@@ -1,0 +1,161 @@
+//! The one revocation path. Inside the caller's write transaction,
+//! `end_session`, `end_user_sessions` and `end_token` flag the rows and say
+//! what ended; after the commit, `Revocations::announce` clears cached
+//! validations, pushes `session.revoked` to open sockets and counts the metric.
+//! Announcing only after the commit means a rolled-back revocation is never
+//! announced or counted.
+
+use std::sync::Arc;
+
+use chrono::NaiveDateTime;
+
+use crate::db::DbConnection;
+use crate::dto::auth::RevokedCounts;
+use crate::errors::AppResult;
+use crate::models::RevokeReason;
+use crate::realtime::EventPublisher;
+use crate::repositories::session::{self as session_repo, SessionScope};
+use crate::repositories::token::{self as token_repo, TokenScope};
+use crate::services::validation_cache::ValidationCache;
+
+/// What one revocation ended, to be announced after the commit.
+#[derive(Debug, Clone)]
+#[must_use = "announce what ended after the commit"]
+pub struct Ended {
+    /// The owner of what ended.
+    pub user_id: i64,
+    /// Sessions ended by this call.
+    pub sessions: Vec<i64>,
+    /// Tokens revoked by this call.
+    pub tokens: usize,
+    /// Why.
+    pub reason: RevokeReason,
+}
+
+impl Ended {
+    /// Nothing ended (a path that revokes only sometimes).
+    pub fn nothing(user_id: i64, reason: RevokeReason) -> Self {
+        Self {
+            user_id,
+            sessions: Vec::new(),
+            tokens: 0,
+            reason,
+        }
+    }
+
+    /// The counts the logout-all and admin answers carry.
+    pub fn counts(&self) -> RevokedCounts {
+        RevokedCounts {
+            revoked_sessions: self.sessions.len(),
+            revoked_tokens: self.tokens,
+        }
+    }
+
+    /// True when this call revoked anything.
+    pub fn any(&self) -> bool {
+        self.tokens > 0 || !self.sessions.is_empty()
+    }
+}
+
+/// Ends one session and every token in it.
+pub fn end_session(
+    c: &mut DbConnection,
+    user_id: i64,
+    session_id: i64,
+    reason: RevokeReason,
+    now: NaiveDateTime,
+) -> AppResult<Ended> {
+    let sessions = session_repo::revoke(c, SessionScope::One(session_id), &reason, now)?;
+    let tokens = token_repo::revoke(c, TokenScope::Session(session_id), &reason, now)?;
+    Ok(Ended {
+        user_id,
+        sessions,
+        tokens,
+        reason,
+    })
+}
+
+/// Ends every live session of a user (but `keep`) and their tokens, including
+/// the user's session-less tokens.
+pub fn end_user_sessions(
+    c: &mut DbConnection,
+    user_id: i64,
+    keep: Option<i64>,
+    reason: RevokeReason,
+    now: NaiveDateTime,
+) -> AppResult<Ended> {
+    let sessions = session_repo::revoke(c, SessionScope::User { user_id, keep }, &reason, now)?;
+    let tokens = token_repo::revoke(c, TokenScope::User { user_id, keep }, &reason, now)?;
+    Ok(Ended {
+        user_id,
+        sessions,
+        tokens,
+        reason,
+    })
+}
+
+/// Revokes one token (its session lives on); `tokens` is 0 when it was
+/// already revoked, which decides races such as two refreshes of one token.
+pub fn end_token(
+    c: &mut DbConnection,
+    user_id: i64,
+    token_id: i64,
+    reason: RevokeReason,
+    now: NaiveDateTime,
+) -> AppResult<Ended> {
+    let tokens = token_repo::revoke(c, TokenScope::One(token_id), &reason, now)?;
+    Ok(Ended {
+        user_id,
+        sessions: Vec::new(),
+        tokens,
+        reason,
+    })
+}
+
+/// Announces committed revocations on this instance and, through the event
+/// publisher, on every other.
+#[derive(Clone)]
+pub struct Revocations {
+    cache: Arc<ValidationCache>,
+    events: EventPublisher,
+}
+
+impl Revocations {
+    /// Announces through `events`, clearing `cache`.
+    pub fn new(cache: Arc<ValidationCache>, events: EventPublisher) -> Self {
+        Self { cache, events }
+    }
+
+    /// After the commit: drops cached validations that may now be wrong, tells
+    /// the ended sessions' sockets, and counts the revoked tokens.
+    pub fn announce(&self, ended: &Ended) {
+        if ended.any() && may_end_access(&ended.reason) {
+            self.cache.invalidate_all();
+        }
+        crate::metrics::tokens_revoked(&ended.reason, ended.tokens);
+        self.events
+            .sessions_revoked(ended.user_id, &ended.sessions, ended.reason.as_str());
+    }
+
+    /// After an account change that validation reads (roles, active flag):
+    /// cached validations are dropped before the caller answers.
+    pub fn account_changed(&self) {
+        self.cache.invalidate_all();
+    }
+}
+
+/// Whether a revocation for `reason` can reach an access token (which a cached
+/// validation may hold). Rotation, spent tickets and dead challenges never do.
+fn may_end_access(reason: &RevokeReason) -> bool {
+    match reason {
+        RevokeReason::Rotated | RevokeReason::Used | RevokeReason::Attempts => false,
+        RevokeReason::Logout
+        | RevokeReason::LogoutAll
+        | RevokeReason::Admin
+        | RevokeReason::PasswordChange
+        | RevokeReason::Reuse
+        | RevokeReason::UserDisabled
+        | RevokeReason::Rfc7009
+        | RevokeReason::Other(_) => true,
+    }
+}

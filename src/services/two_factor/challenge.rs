@@ -1,0 +1,161 @@
+//! `POST /auth/verify-2fa`: the login step that answers a challenge with a
+//! TOTP or recovery code. A wrong code counts towards the lockout; a
+//! challenge dies after a few wrong codes.
+
+use serde_json::json;
+
+use super::Codes;
+use crate::db::{write_transaction, Db, DbConnection};
+use crate::errors::{AppError, AppResult};
+use crate::models::{RevokeReason, TokenKind};
+use crate::realtime::EventPublisher;
+use crate::repositories::{recovery_code as code_repo, token as token_repo};
+use crate::security::hashing::token_hash;
+use crate::services::audit::{self, event};
+use crate::services::issuance::TokenIssuer;
+use crate::services::lockout::Lockout;
+use crate::services::revocation::{self, Ended, Revocations};
+use crate::services::session::{self, Issued};
+use crate::services::ClientMeta;
+use crate::util;
+
+/// Wrong codes a challenge takes before it is dead.
+pub const MAX_CHALLENGE_ATTEMPTS: i32 = 5;
+
+/// The login challenge.
+#[derive(Clone)]
+pub struct ChallengeService {
+    db: Db,
+    issuer: TokenIssuer,
+    codes: Codes,
+    lockout: Lockout,
+    events: EventPublisher,
+    revocations: Revocations,
+}
+
+enum Outcome {
+    Issued(Box<Issued>, Ended),
+    Refused(AppError, Ended),
+}
+
+impl ChallengeService {
+    /// Builds the service.
+    pub fn new(
+        db: Db,
+        issuer: TokenIssuer,
+        codes: Codes,
+        lockout: Lockout,
+        events: EventPublisher,
+        revocations: Revocations,
+    ) -> Self {
+        Self {
+            db,
+            issuer,
+            codes,
+            lockout,
+            events,
+            revocations,
+        }
+    }
+
+    /// Answers a login challenge: a new session, or a refusal.
+    #[tracing::instrument(skip_all)]
+    pub async fn verify(
+        &self,
+        challenge: String,
+        code: String,
+        client: ClientMeta,
+    ) -> AppResult<Issued> {
+        let hash = token_hash(&challenge);
+        let (ip, agent) = (client.ip.clone(), client.user_agent.clone());
+        let this = self.clone();
+        let outcome = self
+            .db
+            .run(move |c| write_transaction(c, |c| this.answer(c, &hash, &code, &client)))
+            .await?;
+        match outcome {
+            Outcome::Issued(issued, spent) => {
+                self.revocations.announce(&spent);
+                crate::metrics::login("success");
+                self.events
+                    .session_created(issued.user.id, issued.session_id, ip, agent);
+                Ok(*issued)
+            }
+            Outcome::Refused(e, dead) => {
+                self.revocations.announce(&dead);
+                crate::metrics::login("failure");
+                Err(e)
+            }
+        }
+    }
+
+    fn answer(
+        &self,
+        c: &mut DbConnection,
+        hash: &str,
+        code: &str,
+        client: &ClientMeta,
+    ) -> AppResult<Outcome> {
+        let now = util::now();
+        let ctx = token_repo::find_context_by_hash(c, hash)?
+            .filter(|ctx| ctx.token.token_type == TokenKind::Challenge)
+            .ok_or(AppError::TokenInvalid("unknown challenge"))?;
+        let (challenge, user) = (ctx.token, ctx.user);
+        if challenge.revoked {
+            return Err(AppError::TokenRevoked);
+        }
+        if challenge.expires_at <= now {
+            return Err(AppError::TokenExpired);
+        }
+        if !user.is_active {
+            return Err(AppError::AccountDisabled);
+        }
+        Lockout::check(&user, now)?;
+        let Some(sealed) = user.totp_secret.clone().filter(|_| user.two_factor_enabled) else {
+            // 2FA was turned off after the challenge was issued.
+            return Err(AppError::TokenRevoked);
+        };
+        let secret = self.codes.open(&sealed)?;
+        let Some(method) = self.codes.accept(c, user.id, &secret, code)? else {
+            let attempts = token_repo::increment_attempts(c, challenge.id)?;
+            let why = RevokeReason::Attempts;
+            let dead = if attempts >= MAX_CHALLENGE_ATTEMPTS {
+                revocation::end_token(c, user.id, challenge.id, why, now)?
+            } else {
+                Ended::nothing(user.id, why)
+            };
+            let details = json!({ "challenge_attempts": attempts });
+            let failed = event::TWO_FACTOR_FAILED;
+            self.lockout
+                .count_failure(c, &user, client, failed, details)?;
+            return Ok(Outcome::Refused(AppError::InvalidCredentials, dead));
+        };
+        let spent = revocation::end_token(c, user.id, challenge.id, RevokeReason::Used, now)?;
+        if spent.tokens == 0 {
+            return Err(AppError::TokenRevoked);
+        }
+        if method == super::Method::RecoveryCode {
+            let left = code_repo::count_unused(c, user.id)?;
+            let details = json!({ "remaining": left });
+            audit::record(
+                c,
+                event::RECOVERY_CODE_USED,
+                Some(&user),
+                client,
+                details,
+                now,
+            )?;
+        }
+        let details = json!({ "method": method.name() });
+        audit::record(
+            c,
+            event::TWO_FACTOR_SUCCEEDED,
+            Some(&user),
+            client,
+            details,
+            now,
+        )?;
+        let issued = session::start(c, &self.issuer, user, None, client)?;
+        Ok(Outcome::Issued(Box::new(issued), spent))
+    }
+}

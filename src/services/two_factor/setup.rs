@@ -1,0 +1,202 @@
+//! Enrollment of the TOTP second factor (setup, enable), turning it off, and
+//! the admin reset. Secrets are read from the database here: they never
+//! travel with the principal.
+
+use serde_json::json;
+
+use super::{step_i64, unix_now, Codes};
+use crate::db::{write_transaction, Db};
+use crate::errors::{AppError, AppResult};
+use crate::models::User;
+use crate::principal::Principal;
+use crate::repositories::{recovery_code as code_repo, user as user_repo};
+use crate::security::{password, totp};
+use crate::services::audit::{self, event};
+use crate::services::{cpu, ClientMeta};
+use crate::util;
+
+/// What setup hands the user.
+#[derive(Debug)]
+pub struct SetupData {
+    /// Base32 secret.
+    pub secret: String,
+    /// otpauth URL.
+    pub otpauth_url: String,
+    /// QR code PNG, base64.
+    pub qr_png_base64: String,
+}
+
+/// Second-factor enrollment rules.
+#[derive(Clone)]
+pub struct TwoFactorService {
+    db: Db,
+    codes: Codes,
+}
+
+impl TwoFactorService {
+    /// Builds the service.
+    pub fn new(db: Db, codes: Codes) -> Self {
+        Self { db, codes }
+    }
+
+    /// The caller's account as stored now (secrets included, for this service only).
+    async fn account(&self, user_id: i64) -> AppResult<User> {
+        self.db
+            .run(move |c| user_repo::find_by_id(c, user_id)?.ok_or(AppError::TokenRevoked))
+            .await
+    }
+
+    /// Generates a new secret for the caller (inactive until `enable`).
+    #[tracing::instrument(skip_all)]
+    pub async fn setup(&self, principal: Principal, client: ClientMeta) -> AppResult<SetupData> {
+        if principal.two_factor_enabled {
+            return Err(AppError::Conflict(
+                "Two-factor authentication is already enabled; disable it first.".into(),
+            ));
+        }
+        let secret = totp::new_secret();
+        let issuer = &self.codes.settings().issuer;
+        let e = totp::enrollment(&secret, &principal.email, issuer).map_err(AppError::internal)?;
+        let sealed = self.codes.seal(&secret);
+        self.db
+            .run(move |c| {
+                write_transaction(c, |c| {
+                    user_repo::set_pending_totp(c, principal.user_id, &sealed)?;
+                    let (who, now) = (Some(&principal), util::now());
+                    audit::record(c, event::TWO_FACTOR_SETUP, who, &client, json!({}), now)
+                })
+            })
+            .await?;
+        Ok(SetupData {
+            secret: e.secret_base32,
+            otpauth_url: e.otpauth_url,
+            qr_png_base64: e.qr_png_base64,
+        })
+    }
+
+    /// Proves the pending secret with a code, turns TOTP on, returns recovery codes.
+    #[tracing::instrument(skip_all)]
+    pub async fn enable(
+        &self,
+        principal: Principal,
+        code: String,
+        client: ClientMeta,
+    ) -> AppResult<Vec<String>> {
+        let user = self.account(principal.user_id).await?;
+        if user.two_factor_enabled {
+            return Err(AppError::Conflict(
+                "Two-factor authentication is already enabled.".into(),
+            ));
+        }
+        let Some(sealed) = user.totp_pending_secret.clone() else {
+            return Err(AppError::Conflict("Call /auth/2fa/setup first.".into()));
+        };
+        let secret = self.codes.open(&sealed)?;
+        let skew = self.codes.settings().skew;
+        let step = totp::check(&secret, code.trim(), unix_now(), skew)
+            .ok_or(AppError::InvalidCredentials)?;
+        let codes = totp::new_recovery_codes();
+        let hashes: Vec<String> = codes
+            .iter()
+            .filter_map(|c| totp::normalize_recovery_code(c))
+            .map(|n| totp::recovery_code_hash(user.id, &n))
+            .collect();
+        self.db
+            .run(move |c| {
+                write_transaction(c, |c| {
+                    let now = util::now();
+                    if user_repo::enable_totp(c, user.id, &sealed, now)? == 0 {
+                        return Err(AppError::Conflict(
+                            "The pending secret changed; run setup again.".into(),
+                        ));
+                    }
+                    user_repo::accept_totp_step(c, user.id, step_i64(step))?;
+                    code_repo::replace_all(c, user.id, &hashes, now)?;
+                    audit::record(
+                        c,
+                        event::TWO_FACTOR_ENABLED,
+                        Some(&user),
+                        &client,
+                        json!({}),
+                        now,
+                    )
+                })
+            })
+            .await?;
+        Ok(codes)
+    }
+
+    /// Turns TOTP off; needs the password and a current code (or a recovery code).
+    #[tracing::instrument(skip_all)]
+    pub async fn disable(
+        &self,
+        principal: Principal,
+        password_plain: String,
+        code: String,
+        client: ClientMeta,
+    ) -> AppResult<()> {
+        let user = self.account(principal.user_id).await?;
+        let stored = user.password_hash.clone();
+        let fits = password_plain.len() <= password::MAX_PASSWORD_BYTES;
+        let password_ok = cpu(move || password::verify(&password_plain, &stored)).await? && fits;
+        let Some(sealed) = user.totp_secret.clone().filter(|_| user.two_factor_enabled) else {
+            return Err(AppError::Conflict(
+                "Two-factor authentication is not enabled.".into(),
+            ));
+        };
+        let secret = self.codes.open(&sealed)?;
+        let codes = self.codes.clone();
+        self.db
+            .run(move |c| {
+                write_transaction(c, |c| {
+                    let now = util::now();
+                    if !password_ok || codes.accept(c, user.id, &secret, &code)?.is_none() {
+                        return Err(AppError::InvalidCredentials);
+                    }
+                    user_repo::disable_totp(c, user.id, now)?;
+                    code_repo::delete_all(c, user.id)?;
+                    audit::record(
+                        c,
+                        event::TWO_FACTOR_DISABLED,
+                        Some(&user),
+                        &client,
+                        json!({}),
+                        now,
+                    )
+                })
+            })
+            .await
+    }
+
+    /// Admin reset: TOTP off for `user_id` (also when it was not on).
+    #[tracing::instrument(skip_all)]
+    pub async fn admin_reset(
+        &self,
+        actor: Principal,
+        user_id: i64,
+        client: ClientMeta,
+    ) -> AppResult<()> {
+        self.db
+            .run(move |c| {
+                write_transaction(c, |c| {
+                    let now = util::now();
+                    let user = user_repo::find_by_id(c, user_id)?.ok_or(AppError::NotFound)?;
+                    user_repo::disable_totp(c, user.id, now)?;
+                    code_repo::delete_all(c, user.id)?;
+                    let details = json!({
+                        "actor_id": actor.user_id.to_string(),
+                        "was_enabled": user.two_factor_enabled,
+                    });
+                    audit::record(
+                        c,
+                        event::TWO_FACTOR_RESET,
+                        Some(&user),
+                        &client,
+                        details,
+                        now,
+                    )
+                })
+            })
+            .await
+    }
+}
