@@ -3,5 +3,6 @@
 pub mod crypto;
 pub mod hashing;
 pub mod jwt;
+pub mod key_material;
 pub mod password;
 pub mod totp;

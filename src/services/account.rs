@@ -6,14 +6,13 @@ use serde_json::json;
 use super::audit::{self, event};
 use super::revocation::{self, Revocations};
 use super::{cpu, ClientMeta};
-use crate::db::{write_transaction, Db};
+use crate::db::Db;
 use crate::dto::auth::ChangePasswordRequest;
 use crate::errors::{AppError, AppResult};
 use crate::models::RevokeReason;
 use crate::principal::Principal;
 use crate::repositories::user as user_repo;
 use crate::security::password::{self, MAX_PASSWORD_BYTES};
-use crate::util;
 
 /// Account self-service.
 #[derive(Clone)]
@@ -68,27 +67,22 @@ impl AccountService {
         let new_hash = cpu(move || password::hash(&new, cost))
             .await?
             .map_err(|e| AppError::internal(format!("bcrypt failed: {e}")))?;
-        let ended = self
-            .db
-            .run(move |c| {
-                write_transaction(c, |c| {
-                    let now = util::now();
-                    let (uid, keep) = (principal.user_id, Some(principal.session_id));
-                    // The hash checked must still be the stored one: a change
-                    // committed meanwhile makes the current password stale.
-                    if user_repo::update_password(c, uid, &old_hash, &new_hash, now)? == 0 {
-                        return Err(AppError::InvalidCredentials);
-                    }
-                    let why = RevokeReason::PasswordChange;
-                    let ended = revocation::end_user_sessions(c, uid, keep, why, now)?;
-                    let details = json!(ended.counts());
-                    let who = Some(&principal);
-                    audit::record(c, event::PASSWORD_CHANGED, who, &client, details, now)?;
-                    Ok(ended)
-                })
+        self.revocations
+            .commit(&self.db, move |c, now| {
+                let (uid, keep) = (principal.user_id, Some(principal.session_id));
+                // The hash checked must still be the stored one: a change
+                // committed meanwhile makes the current password stale.
+                if user_repo::update_password(c, uid, &old_hash, &new_hash, now)? == 0 {
+                    return Err(AppError::InvalidCredentials);
+                }
+                let why = RevokeReason::PasswordChange;
+                let ended = revocation::end_user_sessions(c, uid, keep, why, now)?;
+                let details = json!(ended.counts());
+                let who = Some(&principal);
+                audit::record(c, event::PASSWORD_CHANGED, who, &client, details, now)?;
+                Ok(ended)
             })
             .await?;
-        self.revocations.announce(&ended);
         Ok(())
     }
 }

@@ -7,7 +7,7 @@ use super::audit::{self, event};
 use super::revocation::{self, Revocations};
 use super::validation::{check_access, TokenValidator};
 use super::ClientMeta;
-use crate::db::{write_transaction, Db};
+use crate::db::Db;
 use crate::dto::oauth::IntrospectionResponse;
 use crate::errors::{AppError, AppResult};
 use crate::models::{RevokeReason, Role, TokenContext, TokenKind};
@@ -89,38 +89,31 @@ impl OAuthService {
     #[tracing::instrument(skip_all)]
     pub async fn revoke(&self, raw: String, client: ClientMeta) -> AppResult<()> {
         let hash = token_hash(&raw);
-        let ended = self
-            .db
-            .run(move |c| {
-                write_transaction(c, |c| {
-                    let now = util::now();
-                    let Some(ctx) = token_repo::find_context_by_hash(c, &hash)? else {
-                        return Ok(None);
-                    };
-                    let (t, why) = (&ctx.token, RevokeReason::Rfc7009);
-                    let ended = match (t.token_type, t.session_id) {
-                        (TokenKind::Refresh, Some(sid)) => {
-                            revocation::end_session(c, t.user_id, sid, why, now)?
-                        }
-                        _ => revocation::end_token(c, t.user_id, t.id, why, now)?,
-                    };
-                    if ended.tokens > 0 {
-                        let details = json!({
-                            "jti": t.jti,
-                            "token_type": t.token_type.as_str(),
-                            "reason": ended.reason.as_str(),
-                            "revoked_tokens": ended.tokens,
-                        });
-                        let owner = Some(&ctx.user);
-                        audit::record(c, event::TOKEN_REVOKED, owner, &client, details, now)?;
+        self.revocations
+            .commit(&self.db, move |c, now| {
+                let Some(ctx) = token_repo::find_context_by_hash(c, &hash)? else {
+                    return Ok(None);
+                };
+                let (t, why) = (&ctx.token, RevokeReason::Rfc7009);
+                let ended = match (t.token_type, t.session_id) {
+                    (TokenKind::Refresh, Some(sid)) => {
+                        revocation::end_session(c, t.user_id, sid, why, now)?
                     }
-                    Ok(Some(ended))
-                })
+                    _ => revocation::end_token(c, t.user_id, t.id, why, now)?,
+                };
+                if ended.tokens > 0 {
+                    let details = json!({
+                        "jti": t.jti,
+                        "token_type": t.token_type.as_str(),
+                        "reason": ended.reason.as_str(),
+                        "revoked_tokens": ended.tokens,
+                    });
+                    let owner = Some(&ctx.user);
+                    audit::record(c, event::TOKEN_REVOKED, owner, &client, details, now)?;
+                }
+                Ok(Some(ended))
             })
             .await?;
-        if let Some(ended) = ended {
-            self.revocations.announce(&ended);
-        }
         Ok(())
     }
 }

@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use chrono::NaiveDateTime;
 
-use crate::db::DbConnection;
+use crate::db::{write_transaction, Db, DbConnection};
 use crate::dto::auth::RevokedCounts;
 use crate::errors::AppResult;
 use crate::models::RevokeReason;
@@ -17,10 +17,10 @@ use crate::realtime::EventPublisher;
 use crate::repositories::session::{self as session_repo, SessionScope};
 use crate::repositories::token::{self as token_repo, TokenScope};
 use crate::services::validation_cache::ValidationCache;
+use crate::util;
 
 /// What one revocation ended, to be announced after the commit.
 #[derive(Debug, Clone)]
-#[must_use = "announce what ended after the commit"]
 pub struct Ended {
     /// The owner of what ended.
     pub user_id: i64,
@@ -112,6 +112,30 @@ pub fn end_token(
     })
 }
 
+/// What a revoking transaction returns: what it ended, if anything.
+pub trait Outcome {
+    /// The revocation to announce after the commit.
+    fn ended(&self) -> Option<&Ended>;
+}
+
+impl Outcome for Ended {
+    fn ended(&self) -> Option<&Ended> {
+        Some(self)
+    }
+}
+
+impl Outcome for Option<Ended> {
+    fn ended(&self) -> Option<&Ended> {
+        self.as_ref()
+    }
+}
+
+impl<T> Outcome for (T, Ended) {
+    fn ended(&self) -> Option<&Ended> {
+        Some(&self.1)
+    }
+}
+
 /// Announces committed revocations on this instance and, through the event
 /// publisher, on every other.
 #[derive(Clone)]
@@ -124,6 +148,22 @@ impl Revocations {
     /// Announces through `events`, clearing `cache`.
     pub fn new(cache: Arc<ValidationCache>, events: EventPublisher) -> Self {
         Self { cache, events }
+    }
+
+    /// Runs `work` in one write transaction (given the time to stamp rows
+    /// with) and announces what it ended once it has committed.
+    pub async fn commit<T, F>(&self, db: &Db, work: F) -> AppResult<T>
+    where
+        F: FnOnce(&mut DbConnection, NaiveDateTime) -> AppResult<T> + Send + 'static,
+        T: Outcome + Send + 'static,
+    {
+        let outcome = db
+            .run(move |c| write_transaction(c, |c| work(c, util::now())))
+            .await?;
+        if let Some(ended) = outcome.ended() {
+            self.announce(ended);
+        }
+        Ok(outcome)
     }
 
     /// After the commit: drops cached validations that may now be wrong, tells

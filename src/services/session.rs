@@ -7,7 +7,7 @@ use super::audit::{self, event};
 use super::issuance::{IssuedPair, TokenIssuer};
 use super::revocation::{self, Ended, Revocations};
 use super::ClientMeta;
-use crate::db::{write_transaction, Db, DbConnection};
+use crate::db::{Db, DbConnection};
 use crate::dto::auth::RevokedCounts;
 use crate::errors::{AppError, AppResult};
 use crate::models::{NewSession, RevokeReason, Session, User};
@@ -117,21 +117,22 @@ impl SessionService {
         client: ClientMeta,
     ) -> AppResult<RevokedCounts> {
         let ended = self
-            .db
-            .run(move |c| {
-                write_transaction(c, |c| {
-                    let now = util::now();
-                    let why = RevokeReason::LogoutAll;
-                    let uid = principal.user_id;
-                    let ended = revocation::end_user_sessions(c, uid, None, why, now)?;
-                    let details = json!(ended.counts());
-                    let who = Some(&principal);
-                    audit::record(c, event::LOGOUT_ALL, who, &client, details, now)?;
-                    Ok(ended)
-                })
+            .revocations
+            .commit(&self.db, move |c, now| {
+                let why = RevokeReason::LogoutAll;
+                let ended = revocation::end_user_sessions(c, principal.user_id, None, why, now)?;
+                let details = json!(ended.counts());
+                audit::record(
+                    c,
+                    event::LOGOUT_ALL,
+                    Some(&principal),
+                    &client,
+                    details,
+                    now,
+                )?;
+                Ok(ended)
             })
             .await?;
-        self.revocations.announce(&ended);
         Ok(ended.counts())
     }
 
@@ -145,31 +146,25 @@ impl SessionService {
         event_name: &'static str,
         client: ClientMeta,
     ) -> AppResult<Ended> {
-        let ended = self
-            .db
-            .run(move |c| {
-                write_transaction(c, |c| {
-                    let now = util::now();
-                    // The caller's own session was just validated; any other
-                    // must be a live one of theirs.
-                    if session_id != principal.session_id {
-                        session_repo::find_by_id(c, session_id)?
-                            .filter(|s| s.user_id == principal.user_id)
-                            .filter(|s| !s.revoked && s.expires_at > now)
-                            .ok_or(AppError::NotFound)?;
-                    }
-                    let uid = principal.user_id;
-                    let ended = revocation::end_session(c, uid, session_id, reason, now)?;
-                    let details = json!({
-                        "session_id": session_id.to_string(),
-                        "revoked_tokens": ended.tokens,
-                    });
-                    audit::record(c, event_name, Some(&principal), &client, details, now)?;
-                    Ok(ended)
-                })
+        self.revocations
+            .commit(&self.db, move |c, now| {
+                // The caller's own session was just validated; any other
+                // must be a live one of theirs.
+                if session_id != principal.session_id {
+                    session_repo::find_by_id(c, session_id)?
+                        .filter(|s| s.user_id == principal.user_id)
+                        .filter(|s| !s.revoked && s.expires_at > now)
+                        .ok_or(AppError::NotFound)?;
+                }
+                let uid = principal.user_id;
+                let ended = revocation::end_session(c, uid, session_id, reason, now)?;
+                let details = json!({
+                    "session_id": session_id.to_string(),
+                    "revoked_tokens": ended.tokens,
+                });
+                audit::record(c, event_name, Some(&principal), &client, details, now)?;
+                Ok(ended)
             })
-            .await?;
-        self.revocations.announce(&ended);
-        Ok(ended)
+            .await
     }
 }

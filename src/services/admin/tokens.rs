@@ -5,7 +5,6 @@ use chrono::NaiveTime;
 use serde_json::json;
 
 use super::AdminService;
-use crate::db::write_transaction;
 use crate::dto::admin::{TokenMetricsResponse, TokenRef};
 use crate::dto::auth::RevokedCounts;
 use crate::errors::{AppError, AppResult};
@@ -41,22 +40,18 @@ impl AdminService {
         client: ClientMeta,
     ) -> AppResult<RevokedCounts> {
         let ended = self
-            .db
-            .run(move |c| {
-                write_transaction(c, |c| {
-                    let now = util::now();
-                    let user = user_repo::find_by_id(c, user_id)?.ok_or(AppError::NotFound)?;
-                    let why = RevokeReason::Admin;
-                    let ended = revocation::end_user_sessions(c, user_id, None, why, now)?;
-                    let mut details = json!(ended.counts());
-                    details["actor_id"] = json!(actor.user_id.to_string());
-                    let target = Some(&user);
-                    audit::record(c, event::SESSION_REVOKED, target, &client, details, now)?;
-                    Ok(ended)
-                })
+            .revocations
+            .commit(&self.db, move |c, now| {
+                let user = user_repo::find_by_id(c, user_id)?.ok_or(AppError::NotFound)?;
+                let why = RevokeReason::Admin;
+                let ended = revocation::end_user_sessions(c, user_id, None, why, now)?;
+                let mut details = json!(ended.counts());
+                details["actor_id"] = json!(actor.user_id.to_string());
+                let target = Some(&user);
+                audit::record(c, event::SESSION_REVOKED, target, &client, details, now)?;
+                Ok(ended)
             })
             .await?;
-        self.revocations.announce(&ended);
         Ok(ended.counts())
     }
 
@@ -70,40 +65,33 @@ impl AdminService {
         client: ClientMeta,
     ) -> AppResult<bool> {
         let ended = self
-            .db
-            .run(move |c| {
-                write_transaction(c, |c| {
-                    let now = util::now();
-                    let token = match &target {
-                        TokenRef::Token(raw) => token_repo::find_by_hash(c, &token_hash(raw))?,
-                        TokenRef::Jti(jti) => token_repo::find_by_jti(c, jti)?,
-                    };
-                    let Some(token) = token else {
-                        return Ok(None);
-                    };
-                    let (uid, why) = (token.user_id, RevokeReason::Admin);
-                    let ended = revocation::end_token(c, uid, token.id, why, now)?;
-                    if ended.tokens == 0 {
-                        return Ok(None);
-                    }
-                    let owner = user_repo::find_by_id(c, token.user_id)?;
-                    let details = json!({
-                        "actor_id": actor.user_id.to_string(),
-                        "jti": token.jti,
-                        "token_type": token.token_type.as_str(),
-                        "session_id": token.session_id.map(|s| s.to_string()),
-                    });
-                    let owner = owner.as_ref();
-                    audit::record(c, event::TOKEN_REVOKED, owner, &client, details, now)?;
-                    Ok(Some(ended))
-                })
+            .revocations
+            .commit(&self.db, move |c, now| {
+                let token = match &target {
+                    TokenRef::Token(raw) => token_repo::find_by_hash(c, &token_hash(raw))?,
+                    TokenRef::Jti(jti) => token_repo::find_by_jti(c, jti)?,
+                };
+                let Some(token) = token else {
+                    return Ok(None);
+                };
+                let (uid, why) = (token.user_id, RevokeReason::Admin);
+                let ended = revocation::end_token(c, uid, token.id, why, now)?;
+                if ended.tokens == 0 {
+                    return Ok(None);
+                }
+                let owner = user_repo::find_by_id(c, token.user_id)?;
+                let details = json!({
+                    "actor_id": actor.user_id.to_string(),
+                    "jti": token.jti,
+                    "token_type": token.token_type.as_str(),
+                    "session_id": token.session_id.map(|s| s.to_string()),
+                });
+                let owner = owner.as_ref();
+                audit::record(c, event::TOKEN_REVOKED, owner, &client, details, now)?;
+                Ok(Some(ended))
             })
             .await?;
-        let Some(ended) = ended else {
-            return Ok(false);
-        };
-        self.revocations.announce(&ended);
-        Ok(true)
+        Ok(ended.is_some())
     }
 
     /// Today's counts (since 00:00 UTC) and the live totals.

@@ -75,38 +75,34 @@ impl AdminService {
             full_name: req.full_name.map(|n| n.trim().to_string()),
             updated_at: Some(util::now()),
         };
-        let (user, ended) = self
-            .db
-            .run(move |c| {
-                write_transaction(c, |c| {
-                    let now = util::now();
-                    if user_repo::find_by_id(c, id)?.is_none() {
-                        return Err(AppError::NotFound);
-                    }
-                    let user = user_repo::update(c, id, &changes)?;
-                    let mut details = json!({
-                        "actor_id": actor.user_id.to_string(),
-                        "changes": {
-                            "is_active": changes.is_active,
-                            "roles": changes.roles.as_ref().map(|_| user.roles.names()),
-                            "full_name": changes.full_name,
-                        },
-                    });
-                    let why = RevokeReason::UserDisabled;
-                    let mut ended = Ended::nothing(id, why.clone());
-                    if changes.is_active == Some(false) {
-                        ended = revocation::end_user_sessions(c, id, None, why, now)?;
-                        details["revoked_sessions"] = json!(ended.sessions.len());
-                        details["revoked_tokens"] = json!(ended.tokens);
-                    }
-                    audit::record(c, event::USER_UPDATED, Some(&user), &client, details, now)?;
-                    Ok((user, ended))
-                })
+        let (user, _) = self
+            .revocations
+            .commit(&self.db, move |c, now| {
+                if user_repo::find_by_id(c, id)?.is_none() {
+                    return Err(AppError::NotFound);
+                }
+                let user = user_repo::update(c, id, &changes)?;
+                let mut details = json!({
+                    "actor_id": actor.user_id.to_string(),
+                    "changes": {
+                        "is_active": changes.is_active,
+                        "roles": changes.roles.as_ref().map(|_| user.roles.names()),
+                        "full_name": changes.full_name,
+                    },
+                });
+                let why = RevokeReason::UserDisabled;
+                let mut ended = Ended::nothing(id, why.clone());
+                if changes.is_active == Some(false) {
+                    ended = revocation::end_user_sessions(c, id, None, why, now)?;
+                    details["revoked_sessions"] = json!(ended.sessions.len());
+                    details["revoked_tokens"] = json!(ended.tokens);
+                }
+                audit::record(c, event::USER_UPDATED, Some(&user), &client, details, now)?;
+                Ok((user, ended))
             })
             .await?;
         // Roles and is_active are part of every cached validation.
         self.revocations.account_changed();
-        self.revocations.announce(&ended);
         Ok(user)
     }
 
