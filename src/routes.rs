@@ -24,6 +24,10 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(resource("/auth/2fa/enable").route(web::post().to(two_factor::enable)))
         .service(resource("/auth/2fa/disable").route(web::post().to(two_factor::disable)))
         .service(
+            resource("/auth/2fa/recovery-codes")
+                .route(web::post().to(two_factor::renew_recovery_codes)),
+        )
+        .service(
             resource("/admin/users")
                 .route(web::post().to(admin::users::create_user))
                 .route(web::get().to(admin::users::list_users)),

@@ -27,7 +27,7 @@ use crate::services::cleanup::{CleanupPolicy, CleanupService};
 use crate::services::health::HealthService;
 use crate::services::issuance::{Lifetimes, TokenIssuer};
 use crate::services::keys::{self, KeyStore};
-use crate::services::lockout::Lockout;
+use crate::services::lockout::{Lockout, PasswordCheck};
 use crate::services::login::LoginService;
 use crate::services::lookup::TokenLookups;
 use crate::services::oauth::OAuthService;
@@ -227,6 +227,7 @@ impl Application {
                 skew: settings.totp_skew,
             },
         );
+        let passwords = PasswordCheck::new(db.clone(), lockout);
         let state = AppState {
             login: LoginService::new(
                 db.clone(),
@@ -236,12 +237,17 @@ impl Application {
                 events.clone(),
             ),
             refresh: RefreshService::new(db.clone(), issuer.clone(), revocations.clone()),
-            account: AccountService::new(db.clone(), settings.bcrypt_cost, revocations.clone()),
+            account: AccountService::new(
+                db.clone(),
+                settings.bcrypt_cost,
+                passwords.clone(),
+                revocations.clone(),
+            ),
             sessions: SessionService::new(db.clone(), revocations.clone()),
             oauth: OAuthService::new(db.clone(), validator.clone(), revocations.clone()),
             metrics: MetricsService::new(db.clone()),
             users: UserService::new(db.clone(), settings.bcrypt_cost),
-            two_factor: TwoFactorService::new(db.clone(), codes.clone()),
+            two_factor: TwoFactorService::new(db.clone(), codes.clone(), passwords),
             challenge: ChallengeService::new(
                 db.clone(),
                 issuer.clone(),

@@ -17,13 +17,21 @@ use crate::services::login::LoginOutcome;
 use crate::services::session::Issued;
 use crate::state::AppState;
 
-/// The contract's token response, never cached.
-pub fn token_response(issued: Issued) -> HttpResponse {
+/// The contract's token response, never cached; in cookie mode without the
+/// tokens, which then travel only in HttpOnly cookies a script cannot read.
+pub fn token_response(issued: Issued, cookie_mode: bool) -> HttpResponse {
+    let (access, refresh) = match cookie_mode {
+        true => (None, None),
+        false => (
+            Some(issued.pair.access_token),
+            Some(issued.pair.refresh_token),
+        ),
+    };
     no_store(&TokenResponse {
-        access_token: issued.pair.access_token,
+        access_token: access,
         token_type: "Bearer",
         expires_in: issued.pair.access_expires_in,
-        refresh_token: issued.pair.refresh_token,
+        refresh_token: refresh,
         refresh_expires_in: issued.pair.refresh_expires_in,
         session_id: issued.session_id,
         user: UserResponse::from(&issued.user),
@@ -33,7 +41,7 @@ pub fn token_response(issued: Issued) -> HttpResponse {
 /// The token response, plus the HttpOnly cookies when `cookie` is set.
 pub fn token_response_for(issued: Issued, cookie: bool, state: &AppState) -> HttpResponse {
     if !cookie {
-        return token_response(issued);
+        return token_response(issued, false);
     }
     let (access, refresh) = (
         issued.pair.access_token.clone(),
@@ -45,7 +53,7 @@ pub fn token_response_for(issued: Issued, cookie: bool, state: &AppState) -> Htt
         refresh: &refresh,
         refresh_ttl: issued.pair.refresh_expires_in,
     };
-    let mut resp = token_response(issued);
+    let mut resp = token_response(issued, true);
     set_token_cookies(&mut resp, &tokens, state.cookie_secure);
     resp
 }

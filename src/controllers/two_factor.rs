@@ -33,7 +33,24 @@ pub async fn enable(
     Client(client): Client,
     ApiJson(body): ApiJson<EnableTwoFactorRequest>,
 ) -> AppResult<HttpResponse> {
-    let recovery_codes = state.two_factor.enable(p, body.code, client).await?;
+    let recovery_codes = state
+        .two_factor
+        .enable(p, body.code, body.password, client)
+        .await?;
+    Ok(no_store(&RecoveryCodesResponse { recovery_codes }))
+}
+
+/// `POST /auth/2fa/recovery-codes`
+pub async fn renew_recovery_codes(
+    Authenticated(p): Authenticated,
+    state: web::Data<AppState>,
+    Client(client): Client,
+    ApiJson(body): ApiJson<DisableTwoFactorRequest>,
+) -> AppResult<HttpResponse> {
+    let recovery_codes = state
+        .two_factor
+        .renew_recovery_codes(p, body.password, body.code, client)
+        .await?;
     Ok(no_store(&RecoveryCodesResponse { recovery_codes }))
 }
 

@@ -61,14 +61,16 @@ pub struct ChangePasswordRequest {
 /// The token response of login and refresh.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct TokenResponse {
-    /// Access JWT.
-    pub access_token: String,
+    /// Access JWT (left out in cookie mode: it travels only in its HttpOnly cookie).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub access_token: Option<String>,
     /// Always `Bearer`.
     pub token_type: &'static str,
     /// Access lifetime, seconds.
     pub expires_in: i64,
-    /// Refresh token.
-    pub refresh_token: String,
+    /// Refresh token (left out in cookie mode).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub refresh_token: Option<String>,
     /// Refresh lifetime, seconds.
     pub refresh_expires_in: i64,
     /// Session id.

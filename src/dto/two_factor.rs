@@ -50,6 +50,12 @@ pub struct SetupResponse {
 /// `POST /auth/2fa/enable`.
 #[derive(Debug, Deserialize, Validate, utoipa::ToSchema)]
 pub struct EnableTwoFactorRequest {
+    /// The account password.
+    #[validate(
+        length(max = 1024, message = "must be at most 1024 characters"),
+        custom(function = "super::validate::not_blank")
+    )]
+    pub password: String,
     /// A current code from the app.
     #[validate(
         length(max = 64, message = "must be at most 64 characters"),
@@ -65,7 +71,7 @@ pub struct RecoveryCodesResponse {
     pub recovery_codes: Vec<String>,
 }
 
-/// `POST /auth/2fa/disable`.
+/// `POST /auth/2fa/disable` and `POST /auth/2fa/recovery-codes`.
 #[derive(Debug, Deserialize, Validate, utoipa::ToSchema)]
 pub struct DisableTwoFactorRequest {
     /// The account password.

@@ -38,12 +38,38 @@ pub fn insert(conn: &mut DbConnection, user: &NewUser) -> QueryResult<User> {
         .get_result(conn)
 }
 
-/// Adds one failed login and returns the new consecutive count.
-pub fn increment_failed_logins(conn: &mut DbConnection, id: i64) -> QueryResult<i32> {
-    diesel::update(dsl::users.find(id))
-        .set(dsl::failed_login_count.eq(dsl::failed_login_count + 1))
-        .returning(dsl::failed_login_count)
-        .get_result(conn)
+/// Reserves one password or code check: counts it as a failure up front,
+/// unless the account is locked or `threshold` checks are already counted.
+/// Returns the new count, or None when refused. One statement, so concurrent
+/// logins (on any instance) cannot check more than `threshold` passwords.
+pub fn reserve_attempt(
+    conn: &mut DbConnection,
+    id: i64,
+    threshold: i32,
+    now: NaiveDateTime,
+) -> QueryResult<Option<i32>> {
+    diesel::update(
+        dsl::users
+            .filter(dsl::id.eq(id))
+            .filter(unlocked(now))
+            .filter(dsl::failed_login_count.lt(threshold)),
+    )
+    .set(dsl::failed_login_count.eq(dsl::failed_login_count + 1))
+    .returning(dsl::failed_login_count)
+    .get_result(conn)
+    .optional()
+}
+
+/// Not locked at `now` (never locked, or the lock has ended).
+fn unlocked(
+    now: NaiveDateTime,
+) -> diesel::dsl::Or<
+    diesel::dsl::IsNull<dsl::locked_until>,
+    diesel::dsl::LtEq<diesel::dsl::AssumeNotNull<dsl::locked_until>, NaiveDateTime>,
+> {
+    dsl::locked_until
+        .is_null()
+        .or(dsl::locked_until.assume_not_null().le(now))
 }
 
 /// Locks the account until `until` and restarts the failure count.
@@ -56,13 +82,25 @@ pub fn lock(conn: &mut DbConnection, id: i64, until: NaiveDateTime) -> QueryResu
         .execute(conn)
 }
 
-/// Records a successful login: clears failures and any lock.
+/// Records a successful login unless the account is locked: clears the
+/// failure count (and an ended lock); 0 when a lock came first.
 pub fn record_login(conn: &mut DbConnection, id: i64, now: NaiveDateTime) -> QueryResult<usize> {
-    diesel::update(dsl::users.find(id))
+    diesel::update(dsl::users.filter(dsl::id.eq(id)).filter(unlocked(now)))
         .set((
             dsl::failed_login_count.eq(0),
             dsl::locked_until.eq(None::<NaiveDateTime>),
             dsl::last_login_at.eq(Some(now)),
+        ))
+        .execute(conn)
+}
+
+/// A correct password or code: clears the failure count unless the account
+/// is locked; 0 when a lock came first.
+pub fn clear_failures(conn: &mut DbConnection, id: i64, now: NaiveDateTime) -> QueryResult<usize> {
+    diesel::update(dsl::users.filter(dsl::id.eq(id)).filter(unlocked(now)))
+        .set((
+            dsl::failed_login_count.eq(0),
+            dsl::locked_until.eq(None::<NaiveDateTime>),
         ))
         .execute(conn)
 }

@@ -4,6 +4,7 @@
 use serde_json::json;
 
 use super::audit::{self, event};
+use super::lockout::PasswordCheck;
 use super::revocation::{self, Revocations};
 use super::{cpu, ClientMeta};
 use crate::db::Db;
@@ -12,42 +13,31 @@ use crate::errors::{AppError, AppResult};
 use crate::models::RevokeReason;
 use crate::principal::Principal;
 use crate::repositories::user as user_repo;
-use crate::security::password::{self, MAX_PASSWORD_BYTES};
+use crate::security::password;
 
 /// Account self-service.
 #[derive(Clone)]
 pub struct AccountService {
     db: Db,
     bcrypt_cost: u32,
+    passwords: PasswordCheck,
     revocations: Revocations,
 }
 
 impl AccountService {
     /// Builds the service; new passwords are hashed at `bcrypt_cost`.
-    pub fn new(db: Db, bcrypt_cost: u32, revocations: Revocations) -> Self {
+    pub fn new(
+        db: Db,
+        bcrypt_cost: u32,
+        passwords: PasswordCheck,
+        revocations: Revocations,
+    ) -> Self {
         Self {
             db,
             bcrypt_cost,
+            passwords,
             revocations,
         }
-    }
-
-    /// The stored hash of `user_id` when `candidate` matches it (it is read
-    /// here: hashes never travel with the principal).
-    pub async fn verified_hash(
-        &self,
-        user_id: i64,
-        candidate: String,
-    ) -> AppResult<Option<String>> {
-        let stored = self
-            .db
-            .run(move |c| user_repo::find_by_id(c, user_id)?.ok_or(AppError::TokenRevoked))
-            .await?
-            .password_hash;
-        let fits = candidate.len() <= MAX_PASSWORD_BYTES;
-        let checked = stored.clone();
-        let matches = cpu(move || password::verify(&candidate, &checked)).await? && fits;
-        Ok(matches.then_some(stored))
     }
 
     /// Changes the caller's password and ends every other session.
@@ -58,10 +48,10 @@ impl AccountService {
         req: ChangePasswordRequest,
         client: ClientMeta,
     ) -> AppResult<()> {
+        // A wrong current password counts towards the lockout, like a login.
         let current = req.current_password;
-        let Some(old_hash) = self.verified_hash(principal.user_id, current).await? else {
-            return Err(AppError::InvalidCredentials);
-        };
+        let who = principal.clone();
+        let old_hash = self.passwords.verify(who, current, client.clone()).await?;
         let cost = self.bcrypt_cost;
         let new = req.new_password;
         let new_hash = cpu(move || password::hash(&new, cost))

@@ -55,6 +55,8 @@ pub mod event {
     pub const ACCOUNT_UNLOCKED: &str = "account_unlocked";
     /// An admin edited an account.
     pub const USER_UPDATED: &str = "user_updated";
+    /// The user replaced their recovery codes.
+    pub const RECOVERY_CODES_REGENERATED: &str = "recovery_codes_regenerated";
 }
 
 /// The account an audit row names.

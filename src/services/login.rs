@@ -9,7 +9,7 @@ use serde_json::json;
 
 use super::audit::{self, event};
 use super::issuance::TokenIssuer;
-use super::lockout::Lockout;
+use super::lockout::{Attempt, Lockout};
 use super::session::{self, Issued};
 use super::{cpu, normalize_email, ClientMeta};
 use crate::db::{write_transaction, Db, DbConnection};
@@ -96,30 +96,37 @@ impl LoginService {
             .db
             .run(move |c| Ok(user_repo::find_by_email(c, &lookup)?))
             .await?;
-        let hash = match &user {
-            Some(u) => u.password_hash.clone(),
-            None => self.dummy_hash.as_str().to_string(),
-        };
         // bcrypt reads 72 bytes; a longer password can never be the stored one.
         let fits = req.password.len() <= MAX_PASSWORD_BYTES;
         let candidate = req.password;
-        let matches = cpu(move || password::verify(&candidate, &hash)).await? && fits;
-
         let Some(user) = user else {
+            let hash = self.dummy_hash.as_str().to_string();
+            cpu(move || password::verify(&candidate, &hash)).await?;
             let details = json!({ "email": email, "reason": "unknown_email" });
             self.refuse(None, client, details).await?;
             return Err(AppError::InvalidCredentials);
         };
-        let now = util::now();
-        if let Err(locked) = Lockout::check(&user, now) {
-            self.refuse(Some(user), client, json!({ "reason": "locked" }))
-                .await?;
-            return Err(locked);
-        }
+        // The attempt is counted before the password is checked, atomically.
+        let (lockout, uid) = (self.lockout, user.id);
+        let reserved = self.db.run(move |c| lockout.reserve(c, uid)).await;
+        let attempt = match reserved {
+            Ok(attempt) => attempt,
+            Err(locked @ AppError::AccountLocked { .. }) => {
+                self.refuse(Some(user), client, json!({ "reason": "locked" }))
+                    .await?;
+                return Err(locked);
+            }
+            Err(e) => return Err(e),
+        };
+        let hash = user.password_hash.clone();
+        let matches = cpu(move || password::verify(&candidate, &hash)).await? && fits;
         if !matches {
-            return Err(self.record_failure(user, client).await);
+            return Err(self.record_failure(user, attempt, client).await);
         }
         if !user.is_active {
+            self.db
+                .run(move |c| lockout.succeeded(c, attempt, uid))
+                .await?;
             self.refuse(Some(user), client, json!({ "reason": "disabled" }))
                 .await?;
             return Err(AppError::AccountDisabled);
@@ -127,7 +134,12 @@ impl LoginService {
         if user.two_factor_enabled {
             return self
                 .db
-                .run(move |c| write_transaction(c, |c| issue_challenge(c, &user, &client)))
+                .run(move |c| {
+                    write_transaction(c, |c| {
+                        lockout.succeeded(c, attempt, uid)?;
+                        issue_challenge(c, &user, &client)
+                    })
+                })
                 .await;
         }
         let issuer = self.issuer.clone();
@@ -136,7 +148,10 @@ impl LoginService {
         let issued = self
             .db
             .run(move |c| {
-                write_transaction(c, |c| session::start(c, &issuer, user, device, &client))
+                write_transaction(c, |c| {
+                    lockout.succeeded(c, attempt, uid)?;
+                    session::start(c, &issuer, user, device, &client)
+                })
             })
             .await?;
         self.events
@@ -159,15 +174,16 @@ impl LoginService {
             .await
     }
 
-    /// Counts a wrong password, locking the account at the threshold.
-    async fn record_failure(&self, user: User, client: ClientMeta) -> AppError {
+    /// Settles a wrong password, locking the account at the threshold.
+    async fn record_failure(&self, user: User, attempt: Attempt, client: ClientMeta) -> AppError {
         let lockout = self.lockout;
         let result = self
             .db
             .run(move |c| {
                 write_transaction(c, |c| {
                     let details = json!({ "reason": "bad_password" });
-                    lockout.count_failure(c, &user, &client, event::LOGIN_FAILED, details)
+                    let failed = event::LOGIN_FAILED;
+                    lockout.failed(c, attempt, &user, &client, failed, details)
                 })
             })
             .await;

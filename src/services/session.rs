@@ -49,7 +49,13 @@ pub fn start(
             device_name,
         },
     )?;
-    user_repo::record_login(c, user.id, now)?;
+    if user_repo::record_login(c, user.id, now)? == 0 {
+        // A lock set since the password or code was checked wins.
+        let locked = user_repo::find_by_id(c, user.id)?.and_then(|u| u.locked_until);
+        return Err(AppError::AccountLocked {
+            locked_until: locked.unwrap_or(now),
+        });
+    }
     let pair = issuer.issue_pair(c, &user, session.id, end, client, now)?;
     let details = json!({ "session_id": session.id.to_string() });
     audit::record(c, event::LOGIN_SUCCEEDED, Some(&user), client, details, now)?;

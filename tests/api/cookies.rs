@@ -27,6 +27,11 @@ async fn cookie_login(app: &TestApp) -> (String, String) {
     assert_eq!(resp.status(), StatusCode::OK);
     let access = set_cookie(&resp, "access_token").expect("access cookie");
     let refresh = set_cookie(&resp, "refresh_token").expect("refresh cookie");
+    // Cookie mode keeps the tokens out of the body, where a script could read them.
+    let body: Value = resp.json().await.unwrap();
+    assert!(body.get("access_token").is_none(), "{body}");
+    assert!(body.get("refresh_token").is_none(), "{body}");
+    assert!(body["session_id"].is_string() && body["user"]["email"].is_string());
     (access, refresh)
 }
 
@@ -156,11 +161,10 @@ async fn refresh_reads_the_refresh_cookie_when_the_body_has_none(backend: Backen
     assert_eq!(resp.status(), StatusCode::OK);
     let rotated = set_cookie(&resp, "refresh_token").expect("rotated refresh cookie");
     assert!(set_cookie(&resp, "access_token").is_some());
+    assert!(!cookie_value(&rotated).is_empty() && cookie_value(&rotated) != token);
     let body: Value = resp.json().await.unwrap();
-    assert_eq!(
-        body["refresh_token"].as_str(),
-        Some(cookie_value(&rotated).as_str())
-    );
+    assert!(body.get("refresh_token").is_none(), "{body}");
+    assert!(body.get("access_token").is_none(), "{body}");
 
     // `{}` also falls back to the cookie; the old one is now reused.
     let resp = with_cookie(

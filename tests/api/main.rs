@@ -14,6 +14,7 @@ mod cli;
 mod cluster;
 mod cookies;
 mod errors;
+mod lockout;
 mod login;
 mod monitoring;
 mod observability;

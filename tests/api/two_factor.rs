@@ -29,7 +29,7 @@ async fn enrolled(app: &TestApp) -> (String, Vec<String>) {
         .post_auth(
             "/auth/2fa/enable",
             &t.access,
-            Some(&json!({ "code": code_now(&secret, 0) })),
+            Some(&json!({ "code": code_now(&secret, 0), "password": USER_PASSWORD })),
         )
         .await;
     assert_eq!(resp.status(), StatusCode::OK);
@@ -274,7 +274,7 @@ async fn setup_and_enable_refuse_out_of_order_calls(backend: Backend) {
         app.post_auth(
             "/auth/2fa/enable",
             &t.access,
-            Some(&json!({ "code": "123456" })),
+            Some(&json!({ "code": "123456", "password": USER_PASSWORD })),
         )
         .await,
         409,
@@ -292,7 +292,7 @@ async fn setup_and_enable_refuse_out_of_order_calls(backend: Backend) {
         app.post_auth(
             "/auth/2fa/enable",
             &t.access,
-            Some(&json!({ "code": "000000" })),
+            Some(&json!({ "code": "000000", "password": USER_PASSWORD })),
         )
         .await,
         401,
@@ -303,7 +303,7 @@ async fn setup_and_enable_refuse_out_of_order_calls(backend: Backend) {
         .post_auth(
             "/auth/2fa/enable",
             &t.access,
-            Some(&json!({ "code": code_now(secret, 0) })),
+            Some(&json!({ "code": code_now(secret, 0), "password": USER_PASSWORD })),
         )
         .await;
     assert_eq!(resp.status(), StatusCode::OK);
@@ -418,7 +418,93 @@ async fn login_and_verify_are_rate_limited_per_ip(backend: Backend) {
     );
 }
 
+async fn enabling_needs_the_password_and_counts_a_wrong_one(backend: Backend) {
+    let app = spawn_app_with(backend, |s| s.lockout_threshold = 2).await;
+    app.create_user(NURSE, &["user"]).await;
+    let t = app.login_ok(NURSE, USER_PASSWORD).await;
+    let setup: Value = app
+        .post_auth("/auth/2fa/setup", &t.access, None)
+        .await
+        .json()
+        .await
+        .unwrap();
+    let secret = setup["secret"].as_str().unwrap().to_string();
+    let body = json!({ "code": code_now(&secret, 0) });
+    let err = assert_error(
+        app.post_auth("/auth/2fa/enable", &t.access, Some(&body))
+            .await,
+        422,
+        "validation_failed",
+    )
+    .await;
+    assert!(err["details"]["password"].is_array(), "{err}");
+    let wrong = json!({ "code": code_now(&secret, 0), "password": "not-the-password" });
+    for _ in 0..2 {
+        assert_error(
+            app.post_auth("/auth/2fa/enable", &t.access, Some(&wrong))
+                .await,
+            401,
+            "invalid_credentials",
+        )
+        .await;
+    }
+    // Two wrong passwords reached the threshold: locked, whatever the password.
+    let right = json!({ "code": code_now(&secret, 0), "password": USER_PASSWORD });
+    assert_error(
+        app.post_auth("/auth/2fa/enable", &t.access, Some(&right))
+            .await,
+        423,
+        "account_locked",
+    )
+    .await;
+    assert_error(app.login(NURSE, USER_PASSWORD).await, 423, "account_locked").await;
+    // The sessions of a locked account stay valid.
+    assert_eq!(app.validate(&t.access).await.status(), StatusCode::OK);
+    let enabled = app.sql_i64("SELECT COUNT(*) AS n FROM users WHERE two_factor_enabled = true");
+    assert_eq!(enabled, 0);
+}
+
+async fn renewed_recovery_codes_replace_the_old_ones(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let (secret, old) = enrolled(&app).await;
+    let t = {
+        let ch = challenge(&app).await;
+        tokens_of(&verify(&app, &ch, &old[0]).await.json().await.unwrap())
+    };
+    let wrong = json!({ "password": "not-the-password", "code": code_now(&secret, 1) });
+    assert_error(
+        app.post_auth("/auth/2fa/recovery-codes", &t.access, Some(&wrong))
+            .await,
+        401,
+        "invalid_credentials",
+    )
+    .await;
+    let body = json!({ "password": USER_PASSWORD, "code": old[1] });
+    let resp = app
+        .post_auth("/auth/2fa/recovery-codes", &t.access, Some(&body))
+        .await;
+    assert_eq!(resp.status(), StatusCode::OK);
+    let fresh: Value = resp.json().await.unwrap();
+    let fresh: Vec<String> = fresh["recovery_codes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c.as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(fresh.len(), 10);
+    let ch = challenge(&app).await;
+    assert_error(verify(&app, &ch, &old[2]).await, 401, "invalid_credentials").await;
+    let ch = challenge(&app).await;
+    assert_eq!(verify(&app, &ch, &fresh[0]).await.status(), StatusCode::OK);
+    let renewed = app.sql_i64(
+        "SELECT COUNT(*) AS n FROM audit_events WHERE event = 'recovery_codes_regenerated'",
+    );
+    assert_eq!(renewed, 1);
+}
+
 backend_tests!(
+    enabling_needs_the_password_and_counts_a_wrong_one,
+    renewed_recovery_codes_replace_the_old_ones,
     enroll_login_challenge_verify_validate,
     a_challenge_is_single_use_and_never_a_bearer_token,
     a_totp_code_is_accepted_once,

@@ -110,7 +110,8 @@ impl ChallengeService {
         if !user.is_active {
             return Err(AppError::AccountDisabled);
         }
-        Lockout::check(&user, now)?;
+        // Counted before the code is checked, in this transaction.
+        let attempt = self.lockout.reserve(c, user.id)?;
         let Some(sealed) = user.totp_secret.clone().filter(|_| user.two_factor_enabled) else {
             // 2FA was turned off after the challenge was issued.
             return Err(AppError::TokenRevoked);
@@ -127,9 +128,10 @@ impl ChallengeService {
             let details = json!({ "challenge_attempts": attempts });
             let failed = event::TWO_FACTOR_FAILED;
             self.lockout
-                .count_failure(c, &user, client, failed, details)?;
+                .failed(c, attempt, &user, client, failed, details)?;
             return Ok(Outcome::Refused(AppError::InvalidCredentials, dead));
         };
+        self.lockout.succeeded(c, attempt, user.id)?;
         let spent = revocation::end_token(c, user.id, challenge.id, RevokeReason::Used, now)?;
         if spent.tokens == 0 {
             return Err(AppError::TokenRevoked);

@@ -10,9 +10,10 @@ use crate::errors::{AppError, AppResult};
 use crate::models::User;
 use crate::principal::Principal;
 use crate::repositories::{recovery_code as code_repo, user as user_repo};
-use crate::security::{password, totp};
+use crate::security::totp;
 use crate::services::audit::{self, event};
-use crate::services::{cpu, ClientMeta};
+use crate::services::lockout::PasswordCheck;
+use crate::services::ClientMeta;
 use crate::util;
 
 /// What setup hands the user.
@@ -31,12 +32,17 @@ pub struct SetupData {
 pub struct TwoFactorService {
     db: Db,
     codes: Codes,
+    passwords: PasswordCheck,
 }
 
 impl TwoFactorService {
     /// Builds the service.
-    pub fn new(db: Db, codes: Codes) -> Self {
-        Self { db, codes }
+    pub fn new(db: Db, codes: Codes, passwords: PasswordCheck) -> Self {
+        Self {
+            db,
+            codes,
+            passwords,
+        }
     }
 
     /// The caller's account as stored now (secrets included, for this service only).
@@ -74,12 +80,15 @@ impl TwoFactorService {
         })
     }
 
-    /// Proves the pending secret with a code, turns TOTP on, returns recovery codes.
+    /// Proves the pending secret with a code, turns TOTP on, returns recovery
+    /// codes. Needs the password: a stolen access token alone must not enrol
+    /// an attacker's authenticator (a wrong password counts towards the lockout).
     #[tracing::instrument(skip_all)]
     pub async fn enable(
         &self,
         principal: Principal,
         code: String,
+        password_plain: String,
         client: ClientMeta,
     ) -> AppResult<Vec<String>> {
         let user = self.account(principal.user_id).await?;
@@ -91,16 +100,14 @@ impl TwoFactorService {
         let Some(sealed) = user.totp_pending_secret.clone() else {
             return Err(AppError::Conflict("Call /auth/2fa/setup first.".into()));
         };
+        self.passwords
+            .verify(principal, password_plain, client.clone())
+            .await?;
         let secret = self.codes.open(&sealed)?;
         let skew = self.codes.settings().skew;
         let step = totp::check(&secret, code.trim(), unix_now(), skew)
             .ok_or(AppError::InvalidCredentials)?;
-        let codes = totp::new_recovery_codes();
-        let hashes: Vec<String> = codes
-            .iter()
-            .filter_map(|c| totp::normalize_recovery_code(c))
-            .map(|n| totp::recovery_code_hash(user.id, &n))
-            .collect();
+        let (codes, hashes) = new_recovery_codes(user.id);
         self.db
             .run(move |c| {
                 write_transaction(c, |c| {
@@ -112,14 +119,8 @@ impl TwoFactorService {
                     }
                     user_repo::accept_totp_step(c, user.id, step_i64(step))?;
                     code_repo::replace_all(c, user.id, &hashes, now)?;
-                    audit::record(
-                        c,
-                        event::TWO_FACTOR_ENABLED,
-                        Some(&user),
-                        &client,
-                        json!({}),
-                        now,
-                    )
+                    let (who, done) = (Some(&user), json!({}));
+                    audit::record(c, event::TWO_FACTOR_ENABLED, who, &client, done, now)
                 })
             })
             .await?;
@@ -135,37 +136,70 @@ impl TwoFactorService {
         code: String,
         client: ClientMeta,
     ) -> AppResult<()> {
+        let (user, secret) = self.enabled(&principal).await?;
+        self.passwords
+            .verify(principal, password_plain, client.clone())
+            .await?;
+        let codes = self.codes.clone();
+        self.db
+            .run(move |c| {
+                write_transaction(c, |c| {
+                    let now = util::now();
+                    if codes.accept(c, user.id, &secret, &code)?.is_none() {
+                        return Err(AppError::InvalidCredentials);
+                    }
+                    user_repo::disable_totp(c, user.id, now)?;
+                    code_repo::delete_all(c, user.id)?;
+                    let (who, done) = (Some(&user), json!({}));
+                    audit::record(c, event::TWO_FACTOR_DISABLED, who, &client, done, now)
+                })
+            })
+            .await
+    }
+
+    /// Replaces the recovery codes (the old ones stop working); needs the
+    /// password and a current code.
+    #[tracing::instrument(skip_all)]
+    pub async fn renew_recovery_codes(
+        &self,
+        principal: Principal,
+        password_plain: String,
+        code: String,
+        client: ClientMeta,
+    ) -> AppResult<Vec<String>> {
+        let (user, secret) = self.enabled(&principal).await?;
+        self.passwords
+            .verify(principal, password_plain, client.clone())
+            .await?;
+        let (fresh, hashes) = new_recovery_codes(user.id);
+        let codes = self.codes.clone();
+        self.db
+            .run(move |c| {
+                write_transaction(c, |c| {
+                    let now = util::now();
+                    if codes.accept(c, user.id, &secret, &code)?.is_none() {
+                        return Err(AppError::InvalidCredentials);
+                    }
+                    code_repo::replace_all(c, user.id, &hashes, now)?;
+                    let (who, done) = (Some(&user), json!({}));
+                    let renewed = event::RECOVERY_CODES_REGENERATED;
+                    audit::record(c, renewed, who, &client, done, now)
+                })
+            })
+            .await?;
+        Ok(fresh)
+    }
+
+    /// The caller's account and open TOTP secret; 409 when 2FA is off.
+    async fn enabled(&self, principal: &Principal) -> AppResult<(User, Vec<u8>)> {
         let user = self.account(principal.user_id).await?;
-        let stored = user.password_hash.clone();
-        let fits = password_plain.len() <= password::MAX_PASSWORD_BYTES;
-        let password_ok = cpu(move || password::verify(&password_plain, &stored)).await? && fits;
         let Some(sealed) = user.totp_secret.clone().filter(|_| user.two_factor_enabled) else {
             return Err(AppError::Conflict(
                 "Two-factor authentication is not enabled.".into(),
             ));
         };
         let secret = self.codes.open(&sealed)?;
-        let codes = self.codes.clone();
-        self.db
-            .run(move |c| {
-                write_transaction(c, |c| {
-                    let now = util::now();
-                    if !password_ok || codes.accept(c, user.id, &secret, &code)?.is_none() {
-                        return Err(AppError::InvalidCredentials);
-                    }
-                    user_repo::disable_totp(c, user.id, now)?;
-                    code_repo::delete_all(c, user.id)?;
-                    audit::record(
-                        c,
-                        event::TWO_FACTOR_DISABLED,
-                        Some(&user),
-                        &client,
-                        json!({}),
-                        now,
-                    )
-                })
-            })
-            .await
+        Ok((user, secret))
     }
 
     /// Admin reset: TOTP off for `user_id` (also when it was not on).
@@ -199,4 +233,15 @@ impl TwoFactorService {
             })
             .await
     }
+}
+
+/// Ten new recovery codes for `user_id`: as shown once, and as stored (hashed).
+fn new_recovery_codes(user_id: i64) -> (Vec<String>, Vec<String>) {
+    let codes = totp::new_recovery_codes();
+    let hashes = codes
+        .iter()
+        .filter_map(|c| totp::normalize_recovery_code(c))
+        .map(|n| totp::recovery_code_hash(user_id, &n))
+        .collect();
+    (codes, hashes)
 }
