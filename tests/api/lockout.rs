@@ -51,7 +51,10 @@ async fn a_right_password_inside_a_burst_cannot_lift_the_lock(backend: Backend) 
     // Five wrong passwords were checked (or four and the right one): either
     // way the account ends the burst locked or with its count intact.
     let ok = statuses.iter().filter(|s| **s == 200).count();
-    assert!(refused + ok <= 5, "more than five passwords checked: {statuses:?}");
+    assert!(
+        refused + ok <= 5,
+        "more than five passwords checked: {statuses:?}"
+    );
     if refused == 5 {
         assert_eq!(ok, 0, "{statuses:?}");
         assert_error(app.login(NURSE, USER_PASSWORD).await, 423, "account_locked").await;
