@@ -215,7 +215,8 @@ impl Application {
         let events = EventPublisher::new(hub.clone(), redis.clone());
         events.spawn_subscriber();
         let revocations = Revocations::new(cache, events.clone());
-        let ws = WsService::new(db.clone(), redis.clone(), events.clone(), hub.clone());
+        let ws = WsService::new(db.clone(), redis.clone(), events.clone(), hub.clone())
+            .with_origins(&settings.cors_origins);
         ws.spawn_session_check(
             hub.clone(),
             Duration::from_millis(settings.ws_session_check_ms),

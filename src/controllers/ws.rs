@@ -1,6 +1,7 @@
 //! `POST /api/ws/token` (a single-use ticket) and `GET /ws` (the upgrade).
 //! The ticket is checked before any upgrade; the query string is never logged.
 
+use actix_web::http::header;
 use actix_web::{web, HttpRequest, HttpResponse};
 
 use super::no_store;
@@ -32,6 +33,16 @@ pub async fn connect(
     Client(client): Client,
     query: web::Query<WsQuery>,
 ) -> AppResult<HttpResponse> {
+    // Origin and handshake are checked before the ticket is spent, so a
+    // refused request leaves a good ticket usable.
+    let origin = req.headers().get(header::ORIGIN).map(|v| v.to_str().ok());
+    let host = req.connection_info().host().to_string();
+    if !state.ws.origin_allowed(origin, &host) {
+        tracing::warn!(ip = ?client.ip, "websocket origin refused");
+        return Err(AppError::Forbidden);
+    }
+    let (response, session, stream) = actix_ws::handle(&req, body)
+        .map_err(|_| AppError::InvalidRequest("A WebSocket upgrade request is required.".into()))?;
     let raw = query.into_inner().token.unwrap_or_default();
     let owner = match state.ws.redeem_ticket(raw.trim()).await {
         Ok(owner) => owner,
@@ -40,8 +51,6 @@ pub async fn connect(
             return Err(e);
         }
     };
-    let (response, session, stream) = actix_ws::handle(&req, body)
-        .map_err(|_| AppError::InvalidRequest("A WebSocket upgrade request is required.".into()))?;
     state
         .ws
         .connect(owner, client, Upgraded { session, stream });

@@ -5,6 +5,7 @@
 //! instances that share the database; with Redis a `SET NX EX` on its hash
 //! gates it first. The database stays the judge: Redis can only refuse more.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::Duration as ChronoDuration;
@@ -54,6 +55,8 @@ pub struct WsService {
     redis: Option<RedisLink>,
     events: EventPublisher,
     hub: Hub,
+    /// Browser origins besides the server's own (`TOKENWARD_CORS_ORIGINS`).
+    origins: Arc<[String]>,
 }
 
 impl WsService {
@@ -65,7 +68,29 @@ impl WsService {
             redis,
             events,
             hub,
+            origins: Arc::from(Vec::new()),
         }
+    }
+
+    /// Also lets browser pages of `origins` open sockets.
+    pub fn with_origins(mut self, origins: &[String]) -> Self {
+        self.origins = Arc::from(origins.to_vec());
+        self
+    }
+
+    /// True when a socket may be opened from `origin` on a server reached as
+    /// `host`: no `Origin` (not a browser), the server's own origin, or one of
+    /// the allowed origins. An unreadable `Origin` header is refused.
+    pub fn origin_allowed(&self, origin: Option<Option<&str>>, host: &str) -> bool {
+        let origin = match origin {
+            None => return true,
+            Some(None) => return false,
+            Some(Some(o)) => o.trim(),
+        };
+        let own = ["http://", "https://"]
+            .iter()
+            .any(|scheme| origin.strip_prefix(scheme) == Some(host));
+        own || self.origins.iter().any(|o| o == origin)
     }
 
     /// Serves an upgraded connection of a redeemed ticket's session.

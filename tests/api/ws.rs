@@ -274,6 +274,40 @@ async fn rfc7009_revocation_of_a_refresh_token_pushes_session_revoked_at_once(ba
     assert_eq!(events[0]["reason"], "logout");
 }
 
+async fn a_foreign_origin_or_a_plain_get_leaves_the_ticket_usable(backend: Backend) {
+    let app = spawn_app_with(backend, |s| {
+        s.cors_origins = vec!["https://ward.example.org".into()];
+    })
+    .await;
+    let t = app.admin().await;
+    let ticket = app.ws_ticket(&t.access).await;
+    let refused = app
+        .ws_try_from(&ticket, Some("https://evil.example.com"))
+        .await;
+    let Err(refused) = refused else {
+        panic!("a foreign origin was let in")
+    };
+    assert_eq!(refused.status, 403, "{refused:?}");
+    assert_eq!(refused.body["error"], "forbidden", "{refused:?}");
+    let plain = app
+        .client
+        .get(app.url(&format!("/ws?token={ticket}")))
+        .send()
+        .await
+        .unwrap();
+    assert_error(plain, 400, "invalid_request").await;
+    // Neither refusal spent the ticket: an allowed origin still upgrades with it.
+    let ws = app
+        .ws_try_from(&ticket, Some("https://ward.example.org"))
+        .await
+        .expect("allowed origin upgrades");
+    drop(ws);
+    // The server's own origin is allowed too.
+    let own = app.address.replace("https://", "http://");
+    let ticket = app.ws_ticket(&t.access).await;
+    assert!(app.ws_try_from(&ticket, Some(&own)).await.is_ok());
+}
+
 async fn a_silent_client_is_dropped_by_the_heartbeat(backend: Backend) {
     let app = spawn_app_with(backend, |s| {
         s.ws_ping_interval_ms = 100;
@@ -338,6 +372,7 @@ backend_tests!(
     logout_on_one_device_revokes_and_closes_only_that_sessions_socket,
     refresh_token_reuse_and_password_change_revoke_sockets,
     rfc7009_revocation_of_a_refresh_token_pushes_session_revoked_at_once,
+    a_foreign_origin_or_a_plain_get_leaves_the_ticket_usable,
     a_silent_client_is_dropped_by_the_heartbeat,
     the_oldest_socket_is_closed_past_the_per_user_limit,
     stopping_the_server_sends_close_frames,

@@ -6,6 +6,7 @@ use futures_util::StreamExt;
 use reqwest::StatusCode;
 use serde_json::Value;
 use tokio::net::TcpStream;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::tungstenite::{Error as WsError, Message};
 use tokio_tungstenite::{connect_async, MaybeTlsStream, WebSocketStream};
@@ -47,7 +48,18 @@ impl TestApp {
 
     /// Upgrades with `ticket`, or reports the refusal.
     pub async fn ws_try(&self, ticket: &str) -> Result<Ws, Refused> {
-        match connect_async(self.ws_url(ticket)).await {
+        self.ws_try_from(ticket, None).await
+    }
+
+    /// Like `ws_try`, sending `Origin: origin` as a browser would.
+    pub async fn ws_try_from(&self, ticket: &str, origin: Option<&str>) -> Result<Ws, Refused> {
+        let mut request = self.ws_url(ticket).into_client_request().unwrap();
+        if let Some(origin) = origin {
+            request
+                .headers_mut()
+                .insert("origin", origin.parse().unwrap());
+        }
+        match connect_async(request).await {
             Ok((ws, resp)) => {
                 assert_eq!(resp.status().as_u16(), 101);
                 Ok(ws)
