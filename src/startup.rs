@@ -246,7 +246,7 @@ impl Application {
             ),
             sessions: SessionService::new(db.clone(), revocations.clone()),
             oauth: OAuthService::new(db.clone(), validator.clone(), revocations.clone()),
-            metrics: MetricsService::new(db.clone()),
+            metrics: MetricsService::new(db.clone(), settings.metrics_token.as_ref()),
             users: UserService::new(db.clone(), settings.bcrypt_cost),
             two_factor: TwoFactorService::new(db.clone(), codes.clone(), passwords),
             challenge: ChallengeService::new(

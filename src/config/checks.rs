@@ -54,6 +54,11 @@ impl Settings {
                 "TOKENWARD_JWT_SECRET is only used with TOKENWARD_JWT_ALGORITHM=HS256".into(),
             );
         }
+        if let Some(token) = &self.metrics_token {
+            if token.expose_secret().trim().len() < 16 {
+                return Err("TOKENWARD_METRICS_TOKEN must be at least 16 characters".into());
+            }
+        }
         if let Some(secret) = &self.jwt_secret {
             if secret.expose_secret().len() < 32 {
                 return Err("TOKENWARD_JWT_SECRET must be at least 32 bytes".into());

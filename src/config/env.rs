@@ -66,6 +66,9 @@ impl Settings {
         if let Some(v) = var("TOKENWARD_JWT_SECRET") {
             self.jwt_secret = Some(v).filter(|v| !v.is_empty()).map(Into::into);
         }
+        if let Some(v) = var("TOKENWARD_METRICS_TOKEN") {
+            self.metrics_token = Some(v).filter(|v| !v.is_empty()).map(Into::into);
+        }
         if let Some(v) = var("TOKENWARD_ENCRYPTION_KEY") {
             self.encryption_key = Some(v).filter(|v| !v.is_empty()).map(Into::into);
         }

@@ -78,6 +78,8 @@ pub struct Settings {
     pub jwt_algorithm: JwtAlgorithm,
     /// HS256 secret; generated and stored encrypted when unset.
     pub jwt_secret: Option<SecretString>,
+    /// When set, `/metrics` needs it as a bearer token.
+    pub metrics_token: Option<SecretString>,
     /// 32 bytes, standard base64; the key file is used when unset.
     pub encryption_key: Option<SecretString>,
     /// Where the generated encryption key lives when none is configured.
@@ -153,6 +155,7 @@ impl Default for Settings {
             session_max_lifetime: 2_592_000,
             jwt_algorithm: JwtAlgorithm::RS256,
             jwt_secret: None,
+            metrics_token: None,
             encryption_key: None,
             encryption_key_file: PathBuf::from("data/tokenward.key"),
             redis_url: None,

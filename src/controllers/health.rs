@@ -1,6 +1,7 @@
 //! `/health/*`: liveness and readiness.
 
-use actix_web::{web, HttpResponse};
+use actix_web::http::header;
+use actix_web::{web, HttpRequest, HttpResponse};
 use serde_json::json;
 
 use crate::errors::AppResult;
@@ -21,7 +22,15 @@ pub async fn ready(state: web::Data<AppState>) -> AppResult<HttpResponse> {
 }
 
 /// `GET /metrics`: Prometheus text format.
-pub async fn metrics(state: web::Data<AppState>) -> AppResult<HttpResponse> {
+pub async fn metrics(req: HttpRequest, state: web::Data<AppState>) -> AppResult<HttpResponse> {
+    let presented = req
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().split_once(' '))
+        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+        .map(|(_, token)| token.trim());
+    state.metrics.authorize(presented)?;
     let body = state.metrics.render().await?;
     Ok(HttpResponse::Ok()
         .content_type("text/plain; version=0.0.4; charset=utf-8")

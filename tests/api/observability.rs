@@ -150,7 +150,34 @@ async fn the_api_is_documented_and_browsable(backend: Backend) {
         .contains("swagger"));
 }
 
+async fn a_metrics_token_guards_the_scrape(backend: Backend) {
+    let token = "scrape-token-0123456789";
+    let app = spawn_app_with(backend, |s| {
+        s.metrics_token = Some(token.to_string().into())
+    })
+    .await;
+    let get = |auth: Option<String>| {
+        let mut req = app.client.get(app.url("/metrics"));
+        if let Some(a) = auth {
+            req = req.header("authorization", a);
+        }
+        req.send()
+    };
+    assert_error(get(None).await.unwrap(), 401, "token_missing").await;
+    let wrong = Some("Bearer not-the-token".to_string());
+    assert_error(get(wrong).await.unwrap(), 401, "token_invalid").await;
+    // An access token of an admin is not the scrape token either.
+    let admin = app.admin().await;
+    let access = Some(format!("Bearer {}", admin.access));
+    assert_error(get(access).await.unwrap(), 401, "token_invalid").await;
+    let resp = get(Some(format!("Bearer {token}"))).await.unwrap();
+    assert_eq!(resp.status(), reqwest::StatusCode::OK);
+    let text = resp.text().await.unwrap();
+    assert!(text.contains("tokenward_active_sessions"), "{text}");
+}
+
 backend_tests!(
+    a_metrics_token_guards_the_scrape,
     metrics_move_as_the_server_works,
     health_endpoints_answer,
     the_api_is_documented_and_browsable,
