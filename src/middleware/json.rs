@@ -46,6 +46,40 @@ pub fn payload_error(e: &actix_web::Error) -> AppError {
     }
 }
 
+/// The project's words for what a field should have been, from serde's
+/// wording (which names Rust types and must never reach a client).
+fn phrase(text: &str) -> &'static str {
+    let expected = text.rsplit_once("expected ").map_or("", |(_, e)| e);
+    if text.starts_with("unknown variant") {
+        return "is not one of the accepted values";
+    }
+    if text.starts_with("invalid length") {
+        return "has the wrong number of items";
+    }
+    if expected.contains("string") || expected.contains("char") {
+        "must be a string"
+    } else if expected.contains("bool") {
+        "must be true or false"
+    } else if [
+        "i8", "i16", "i32", "i64", "u8", "u16", "u32", "u64", "integer",
+    ]
+    .iter()
+    .any(|t| expected.contains(t))
+    {
+        "must be a whole number"
+    } else if expected.contains("f32") || expected.contains("f64") || expected.contains("number") {
+        "must be a number"
+    } else if expected.contains("sequence") || expected.contains("array") {
+        "must be a list"
+    } else if expected.contains("struct") || expected.contains("map") {
+        "must be a JSON object"
+    } else if text.starts_with("invalid value") {
+        "has an invalid value"
+    } else {
+        "has the wrong type"
+    }
+}
+
 /// Turns a shape error into a 422 naming the field.
 fn classify(err: serde_path_to_error::Error<serde_json::Error>) -> AppError {
     let path = err.path().to_string();
@@ -72,7 +106,7 @@ fn classify(err: serde_path_to_error::Error<serde_json::Error>) -> AppError {
         } else {
             path
         };
-        (field, text)
+        (field, phrase(&text).to_string())
     };
     let mut details = FieldErrors::new();
     details.insert(field, vec![message]);
@@ -110,19 +144,19 @@ pub fn parse_document(json: bool, bytes: &[u8]) -> Result<serde_json::Value, App
     }
     // Syntax first (trailing data included), then shape, so a body that is
     // not JSON is always 400 and a JSON body of the wrong shape always 422.
-    serde_json::from_slice(bytes).map_err(|e| {
-        AppError::InvalidRequest(format!(
-            "The request body is not valid JSON (line {}, column {}).",
-            e.line(),
-            e.column()
-        ))
-    })
+    serde_json::from_slice(bytes)
+        .map_err(|_| AppError::InvalidRequest("The request body is not valid JSON.".into()))
 }
 
 /// The shape half of `parse_body`: a typed, validated value or a 422.
 pub fn parse_value<T: DeserializeOwned + Validate>(
     document: serde_json::Value,
 ) -> Result<T, AppError> {
+    if !document.is_object() {
+        let mut details = FieldErrors::new();
+        details.insert("body".into(), vec!["must be a JSON object".into()]);
+        return Err(AppError::ValidationFailed(details));
+    }
     let value: T = serde_path_to_error::deserialize(document).map_err(classify)?;
     value.validate()?;
     Ok(value)
@@ -131,4 +165,57 @@ pub fn parse_value<T: DeserializeOwned + Validate>(
 /// True when the request says its body is JSON.
 pub fn declares_json(req: &HttpRequest) -> bool {
     is_json(req)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug, serde::Deserialize, Validate)]
+    #[allow(dead_code)]
+    struct Probe {
+        name: String,
+        on: bool,
+        n: u32,
+        list: Vec<String>,
+    }
+
+    fn message(body: serde_json::Value) -> (String, String) {
+        match parse_value::<Probe>(body) {
+            Err(AppError::ValidationFailed(d)) => {
+                let (k, v) = d.into_iter().next().unwrap_or_default();
+                (k, v.join(" "))
+            }
+            other => panic!("expected 422, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn shape_errors_speak_the_projects_words() {
+        let base = serde_json::json!({ "name": "a", "on": true, "n": 1, "list": [] });
+        let cases = [
+            ("name", serde_json::json!(5), "must be a string"),
+            ("on", serde_json::json!("x"), "must be true or false"),
+            ("n", serde_json::json!(-1), "must be a whole number"),
+            ("n", serde_json::json!("x"), "must be a whole number"),
+            ("list", serde_json::json!({}), "must be a list"),
+        ];
+        for (field, value, want) in cases {
+            let mut body = base.clone();
+            body[field] = value;
+            let (k, m) = message(body);
+            assert_eq!((k.as_str(), m.as_str()), (field, want));
+        }
+        for body in [
+            serde_json::Value::Null,
+            serde_json::json!(0),
+            serde_json::json!("x"),
+            serde_json::json!([]),
+        ] {
+            assert_eq!(
+                message(body),
+                ("body".into(), "must be a JSON object".into())
+            );
+        }
+    }
 }

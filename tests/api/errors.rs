@@ -226,7 +226,136 @@ fn urlencode(s: &str) -> String {
         .collect()
 }
 
+/// Words a parser or validator would use, and Rust type names: none may reach a client.
+const LIBRARY_WORDS: &[&str] = &[
+    "invalid type",
+    "expected ",
+    "struct ",
+    "line 1",
+    "column",
+    "String",
+    "i64",
+    "u32",
+    "u64",
+    "Vec<",
+    "Option<",
+    "serde",
+];
+
+async fn wrong_types_on_every_json_route_get_the_projects_words(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let admin = app.admin().await;
+    let uid = app.create_user("nurse@example.com", &["user"]).await;
+    // Each JSON route with the fields it takes.
+    let routes: Vec<(reqwest::Method, String, bool, &[&str])> = vec![
+        (
+            reqwest::Method::POST,
+            "/auth/login".into(),
+            false,
+            &["email", "password", "device_name", "cookie"],
+        ),
+        (
+            reqwest::Method::POST,
+            "/auth/verify-2fa".into(),
+            false,
+            &["challenge_token", "code", "cookie"],
+        ),
+        (
+            reqwest::Method::POST,
+            "/auth/refresh".into(),
+            false,
+            &["refresh_token"],
+        ),
+        (
+            reqwest::Method::POST,
+            "/auth/password".into(),
+            true,
+            &["current_password", "new_password"],
+        ),
+        (
+            reqwest::Method::POST,
+            "/auth/2fa/enable".into(),
+            true,
+            &["code", "password"],
+        ),
+        (
+            reqwest::Method::POST,
+            "/auth/2fa/disable".into(),
+            true,
+            &["password", "code"],
+        ),
+        (
+            reqwest::Method::POST,
+            "/auth/2fa/recovery-codes".into(),
+            true,
+            &["password", "code"],
+        ),
+        (
+            reqwest::Method::POST,
+            "/admin/users".into(),
+            true,
+            &["email", "password", "full_name", "roles"],
+        ),
+        (
+            reqwest::Method::PATCH,
+            format!("/admin/users/{uid}"),
+            true,
+            &["is_active", "roles", "full_name"],
+        ),
+        (
+            reqwest::Method::POST,
+            "/admin/tokens/revoke".into(),
+            true,
+            &["token", "jti"],
+        ),
+        (
+            reqwest::Method::POST,
+            "/admin/notifications".into(),
+            true,
+            &["user_id", "message"],
+        ),
+    ];
+    let odd = [
+        json!(null),
+        json!(0),
+        json!("x"),
+        json!([]),
+        json!(true),
+        json!({}),
+        json!(1.5),
+    ];
+    for (method, path, auth, fields) in &routes {
+        let mut bodies: Vec<Value> = odd.to_vec();
+        for field in *fields {
+            for value in &odd {
+                bodies.push(json!({ *field: value }));
+            }
+        }
+        for body in bodies {
+            let mut req = app
+                .client
+                .request(method.clone(), app.url(path))
+                .json(&body);
+            if *auth {
+                req = req.bearer_auth(&admin.access);
+            }
+            let resp = req.send().await.unwrap();
+            let status = resp.status().as_u16();
+            let text = resp.text().await.unwrap();
+            // Some combinations are valid (a broadcast, an edit): never a 5xx.
+            assert!(status < 500, "{method} {path} {body}: {status} {text}");
+            for word in LIBRARY_WORDS {
+                assert!(
+                    !text.contains(word),
+                    "{method} {path} {body}: {status} says {word:?}: {text}"
+                );
+            }
+        }
+    }
+}
+
 backend_tests!(
+    wrong_types_on_every_json_route_get_the_projects_words,
     malformed_bodies_get_clear_errors,
     unknown_routes_and_methods_get_404_and_405,
     every_response_carries_a_request_id,
