@@ -78,6 +78,12 @@ pub enum AppError {
     /// Database (or required Redis) unreachable.
     #[error("service unavailable")]
     Unavailable,
+    /// More password checks waiting than this instance serves in a few seconds.
+    #[error("password checks saturated")]
+    Busy {
+        /// Seconds until a retry may be served.
+        retry_after: u64,
+    },
     /// Anything else; the detail is logged, never sent.
     #[error("internal error: {0}")]
     Internal(String),
@@ -116,7 +122,7 @@ impl AppError {
             Self::ValidationFailed(_) => "validation_failed",
             Self::AccountLocked { .. } => "account_locked",
             Self::TooManyRequests { .. } => "too_many_requests",
-            Self::Unavailable => "unavailable",
+            Self::Unavailable | Self::Busy { .. } => "unavailable",
             Self::Internal(_) => "internal",
         }
     }
@@ -146,6 +152,7 @@ impl AppError {
             }
             Self::TooManyRequests { .. } => "Too many requests; retry later.".into(),
             Self::Unavailable => "The service is temporarily unavailable.".into(),
+            Self::Busy { .. } => "Too many sign-ins are waiting; retry shortly.".into(),
             Self::Internal(_) => "An internal error occurred.".into(),
         }
     }
@@ -208,7 +215,7 @@ impl ResponseError for AppError {
             Self::ValidationFailed(_) => StatusCode::UNPROCESSABLE_ENTITY,
             Self::AccountLocked { .. } => StatusCode::LOCKED,
             Self::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
-            Self::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Unavailable | Self::Busy { .. } => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -240,7 +247,7 @@ impl ResponseError for AppError {
             };
             builder.insert_header((header::WWW_AUTHENTICATE, value));
         }
-        if let Self::TooManyRequests { retry_after } = self {
+        if let Self::TooManyRequests { retry_after } | Self::Busy { retry_after } = self {
             builder.insert_header((header::RETRY_AFTER, retry_after.to_string()));
         }
         builder.json(ErrorBody {

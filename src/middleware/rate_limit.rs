@@ -1,12 +1,12 @@
 //! `LoginRateLimit`: an extractor placed first in login and verify-2fa, so a
-//! client over its per-IP budget gets 429 before any work is done.
-
-use std::net::IpAddr;
+//! client over its budget gets 429 before any work is done. The client is the
+//! one stored on tokens (`client::request_ip`: the `X-Forwarded-For` client
+//! behind a trusted proxy, else the peer); the limiter keys IPv6 by its /64.
 
 use actix_web::{web, FromRequest, HttpRequest};
 use futures_util::future::LocalBoxFuture;
 
-use super::client::client_ip;
+use super::client::request_ip;
 use crate::errors::AppError;
 use crate::state::AppState;
 
@@ -22,15 +22,7 @@ impl FromRequest for LoginRateLimit {
         let Some(state) = req.app_data::<web::Data<AppState>>().cloned() else {
             return Box::pin(async { Err(AppError::internal("application state missing")) });
         };
-        let forwarded = req
-            .headers()
-            .get("x-forwarded-for")
-            .and_then(|v| v.to_str().ok());
-        let ip: Option<IpAddr> = client_ip(
-            req.peer_addr().map(|a| a.ip()),
-            forwarded,
-            &state.trusted_proxies,
-        );
+        let ip = request_ip(req, &state.trusted_proxies);
         Box::pin(async move {
             let checked = state.login_limiter.check_shared(ip).await;
             if checked.is_err() {

@@ -11,7 +11,7 @@ use super::audit::{self, event};
 use super::issuance::TokenIssuer;
 use super::lockout::{Attempt, Lockout};
 use super::session::{self, Issued};
-use super::{cpu, normalize_email, ClientMeta};
+use super::{cpu, cpu_saturated, normalize_email, ClientMeta};
 use crate::db::{write_transaction, Db, DbConnection};
 use crate::dto::auth::LoginRequest;
 use crate::errors::{AppError, AppResult};
@@ -99,6 +99,10 @@ impl LoginService {
         // bcrypt reads 72 bytes; a longer password can never be the stored one.
         let fits = req.password.len() <= MAX_PASSWORD_BYTES;
         let candidate = req.password;
+        // A saturated instance turns logins away before they count an attempt.
+        if let Some(busy) = cpu_saturated() {
+            return Err(busy);
+        }
         let Some(user) = user else {
             let hash = self.dummy_hash.as_str().to_string();
             cpu(move || password::verify(&candidate, &hash)).await?;

@@ -1,37 +1,161 @@
-//! Per-client-IP rate limit for login and verify-2fa (GCRA via `governor`):
-//! a burst of `per_minute` requests, refilled evenly over a minute. With Redis
-//! the count is shared by every instance (a fixed one-minute window, INCR +
-//! EXPIRE); when Redis does not answer, the in-process limiter decides.
+//! Per-client rate limit for login and verify-2fa (GCRA via `governor`): a
+//! burst of `per_minute` requests, refilled evenly over a minute. The key is the
+//! client's IPv4 address, or the /64 of its IPv6 address (one host commonly
+//! holds a whole /64); the IP stored on tokens stays the full address. With
+//! Redis the count is shared by every instance (a fixed one-minute window,
+//! INCR + EXPIRE); when Redis does not answer, the in-process limiter decides.
+//!
+//! The in-process table is bounded and costs O(1) amortised per request: keys
+//! whose budget is full again are swept by a background tick once a minute and,
+//! between ticks, on the request path only once the table has doubled since the
+//! last sweep. If a sweep leaves half of `MAX_KEYS` or more keys live, the
+//! table starts over (every budget full again): a client that can present that
+//! many distinct keys a minute already holds that many budgets.
 
 use std::net::IpAddr;
 use std::num::NonZeroU32;
-use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, PoisonError, RwLock, Weak};
+use std::time::Duration;
 
 use governor::clock::{Clock, DefaultClock};
 use governor::{DefaultKeyedRateLimiter, Quota};
+use ipnet::{IpNet, Ipv4Net, Ipv6Net};
 
 use crate::cluster::RedisLink;
 use crate::errors::{AppError, AppResult};
 
-/// Keys tracked before stale ones are swept.
+/// Keys tracked before the first on-path sweep.
 const SWEEP_ABOVE: usize = 10_000;
+
+/// Most keys the in-process table holds (a few MB).
+const MAX_KEYS: usize = 200_000;
+
+/// How often the background tick sweeps.
+const TICK: Duration = Duration::from_secs(60);
+
+/// Prefix length that IPv6 clients are limited by.
+const IPV6_PREFIX: u8 = 64;
+
+/// The limiter key of a client IP: the IPv4 address itself (`/32`), or the
+/// `/64` holding an IPv6 address. IPv4-mapped IPv6 counts as IPv4.
+pub fn limit_key(ip: IpAddr) -> IpNet {
+    match ip.to_canonical() {
+        IpAddr::V4(v4) => IpNet::V4(Ipv4Net::from(v4)),
+        IpAddr::V6(v6) => match Ipv6Net::new(v6, IPV6_PREFIX) {
+            Ok(net) => IpNet::V6(net.trunc()),
+            Err(_) => IpNet::V6(Ipv6Net::from(v6)),
+        },
+    }
+}
+
+/// The key's name in Redis: the bare address for IPv4, the CIDR for IPv6.
+fn redis_name(key: &IpNet) -> String {
+    match key {
+        IpNet::V4(net) => net.addr().to_string(),
+        IpNet::V6(net) => net.to_string(),
+    }
+}
+
+/// The keyed GCRA table.
+type Table = DefaultKeyedRateLimiter<IpNet>;
+
+/// The in-process limiter: the table and its sweep bookkeeping.
+struct Local {
+    quota: Quota,
+    table: RwLock<Arc<Table>>,
+    /// Table size at which a request sweeps.
+    next_sweep: AtomicUsize,
+    /// Set while one thread sweeps; others do not wait.
+    sweeping: AtomicBool,
+    /// First on-path sweep threshold.
+    sweep_above: usize,
+    /// Most keys held.
+    max_keys: usize,
+}
+
+impl Local {
+    fn new(quota: Quota, sweep_above: usize, max_keys: usize) -> Self {
+        Self {
+            quota,
+            table: RwLock::new(Arc::new(Table::keyed(quota))),
+            next_sweep: AtomicUsize::new(sweep_above),
+            sweeping: AtomicBool::new(false),
+            sweep_above,
+            max_keys,
+        }
+    }
+
+    fn table(&self) -> Arc<Table> {
+        self.table
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+
+    /// Drops keys whose budget is full again; starts over when too many stay.
+    /// Costs O(keys); the next on-path sweep waits until the table doubles.
+    fn sweep(&self) {
+        if self.sweeping.swap(true, Ordering::Acquire) {
+            return;
+        }
+        let table = self.table();
+        table.retain_recent();
+        let live = table.len();
+        if live >= self.max_keys / 2 {
+            *self.table.write().unwrap_or_else(PoisonError::into_inner) =
+                Arc::new(Table::keyed(self.quota));
+            self.next_sweep.store(self.sweep_above, Ordering::Relaxed);
+            tracing::warn!(live, "login rate limiter table full: started over");
+        } else {
+            table.shrink_to_fit();
+            self.next_sweep.store(
+                live.saturating_mul(2).max(self.sweep_above),
+                Ordering::Relaxed,
+            );
+        }
+        self.sweeping.store(false, Ordering::Release);
+    }
+}
+
+/// Sweeps `local` every `TICK` until the limiter is dropped.
+async fn tick(local: Weak<Local>) {
+    let mut every = tokio::time::interval_at(tokio::time::Instant::now() + TICK, TICK);
+    every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        every.tick().await;
+        let Some(local) = local.upgrade() else {
+            return;
+        };
+        local.sweep();
+    }
+}
 
 /// The limiter; `None` inside when disabled.
 #[derive(Clone)]
 pub struct LoginRateLimiter {
-    inner: Option<Arc<DefaultKeyedRateLimiter<IpAddr>>>,
+    local: Option<Arc<Local>>,
     clock: DefaultClock,
     per_minute: u32,
     redis: Option<RedisLink>,
 }
 
 impl LoginRateLimiter {
-    /// `per_minute` requests per IP; 0 disables.
+    /// `per_minute` requests per client key; 0 disables. Called inside a Tokio
+    /// runtime, it also starts the background sweep, which ends when the last
+    /// clone of the limiter is dropped.
     pub fn new(per_minute: u32) -> Self {
-        let inner = NonZeroU32::new(per_minute)
-            .map(|n| Arc::new(DefaultKeyedRateLimiter::keyed(Quota::per_minute(n))));
+        Self::with_bounds(per_minute, SWEEP_ABOVE, MAX_KEYS)
+    }
+
+    fn with_bounds(per_minute: u32, sweep_above: usize, max_keys: usize) -> Self {
+        let local = NonZeroU32::new(per_minute)
+            .map(|n| Arc::new(Local::new(Quota::per_minute(n), sweep_above, max_keys)));
+        if let (Some(local), Ok(runtime)) = (&local, tokio::runtime::Handle::try_current()) {
+            runtime.spawn(tick(Arc::downgrade(local)));
+        }
         Self {
-            inner,
+            local,
             clock: DefaultClock::default(),
             per_minute,
             redis: None,
@@ -47,12 +171,13 @@ impl LoginRateLimiter {
     /// Counts one request from `ip` in the shared window when Redis answers,
     /// else in this process.
     pub async fn check_shared(&self, ip: Option<IpAddr>) -> AppResult<()> {
-        let (Some(link), Some(addr), true) = (&self.redis, ip, self.inner.is_some()) else {
+        let (Some(link), Some(addr), true) = (&self.redis, ip, self.local.is_some()) else {
             return self.check(ip);
         };
         let now = chrono::Utc::now().timestamp();
         let window = now.div_euclid(60);
-        let key = link.key(&format!("rl:login:{}:{window}", addr.to_canonical()));
+        let name = redis_name(&limit_key(addr));
+        let key = link.key(&format!("rl:login:{name}:{window}"));
         let counted = link
             .run(|mut c| async move {
                 let (n,): (u64,) = redis::pipe()
@@ -77,26 +202,42 @@ impl LoginRateLimiter {
         }
     }
 
-    /// Counts one request from `ip`; 429 with a retry delay once over the limit.
+    /// Counts one request from `ip` (by its `limit_key`); 429 with a retry
+    /// delay once over the limit.
     pub fn check(&self, ip: Option<IpAddr>) -> AppResult<()> {
-        let (Some(limiter), Some(ip)) = (&self.inner, ip) else {
+        let (Some(local), Some(ip)) = (&self.local, ip) else {
             return Ok(());
         };
-        if limiter.len() > SWEEP_ABOVE {
-            limiter.retain_recent();
+        let table = local.table();
+        if table.len() >= local.next_sweep.load(Ordering::Relaxed) {
+            local.sweep();
         }
-        limiter.check_key(&ip).map_err(|not_until| {
+        let table = local.table();
+        table.check_key(&limit_key(ip)).map_err(|not_until| {
             let wait = not_until.wait_time_from(self.clock.now());
             AppError::TooManyRequests {
                 retry_after: wait.as_secs() + u64::from(wait.subsec_nanos() > 0),
             }
         })
     }
+
+    /// Keys held in this process (0 when disabled).
+    pub fn tracked(&self) -> usize {
+        self.local.as_ref().map_or(0, |l| l.table().len())
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn ip(s: &str) -> IpAddr {
+        s.parse().unwrap()
+    }
+
+    fn is_429(r: AppResult<()>) -> bool {
+        matches!(r, Err(AppError::TooManyRequests { .. }))
+    }
 
     #[test]
     fn the_limit_applies_per_ip_and_zero_disables() {
@@ -117,5 +258,87 @@ mod tests {
         for _ in 0..100 {
             assert!(off.check(Some(a)).is_ok());
         }
+        assert_eq!(off.tracked(), 0);
+    }
+
+    #[test]
+    fn ipv6_is_keyed_by_its_64_and_ipv4_by_address() {
+        assert_eq!(
+            limit_key(ip("2001:db8:1:2:aaaa::1")),
+            "2001:db8:1:2::/64".parse::<IpNet>().unwrap()
+        );
+        assert_eq!(
+            limit_key(ip("::ffff:192.0.2.1")),
+            "192.0.2.1/32".parse::<IpNet>().unwrap()
+        );
+        assert_eq!(redis_name(&limit_key(ip("192.0.2.1"))), "192.0.2.1");
+        assert_eq!(redis_name(&limit_key(ip("2001:db8::5"))), "2001:db8::/64");
+
+        let l = LoginRateLimiter::new(3);
+        for a in ["2001:db8:1:2::1", "2001:db8:1:2::2", "2001:db8:1:2:ffff::3"] {
+            assert!(l.check(Some(ip(a))).is_ok(), "{a}");
+        }
+        assert!(is_429(l.check(Some(ip("2001:db8:1:2:1234::4")))));
+        assert!(l.check(Some(ip("2001:db8:1:3::1"))).is_ok());
+        // IPv4 neighbours do not share.
+        for _ in 0..3 {
+            assert!(l.check(Some(ip("192.0.2.1"))).is_ok());
+        }
+        assert!(is_429(l.check(Some(ip("::ffff:192.0.2.1")))));
+        assert!(l.check(Some(ip("192.0.2.2"))).is_ok());
+    }
+
+    #[test]
+    fn the_table_stays_bounded_under_many_clients() {
+        let l = LoginRateLimiter::with_bounds(3, 10, 1_000);
+        let mut most = 0;
+        for i in 0..20_000u32 {
+            assert!(l.check(Some(IpAddr::from(i.to_be_bytes()))).is_ok());
+            most = most.max(l.tracked());
+        }
+        assert!(most <= 1_000, "{most}");
+    }
+
+    #[test]
+    fn on_path_sweeps_happen_only_when_the_table_doubles() {
+        let l = LoginRateLimiter::with_bounds(3, 10, 1_000_000);
+        let Some(local) = l.local.clone() else {
+            panic!("enabled");
+        };
+        let mut sweeps = 0;
+        let mut threshold = local.next_sweep.load(Ordering::Relaxed);
+        for i in 0..10_000u32 {
+            assert!(l.check(Some(IpAddr::from(i.to_be_bytes()))).is_ok());
+            let now = local.next_sweep.load(Ordering::Relaxed);
+            if now != threshold {
+                sweeps += 1;
+                threshold = now;
+            }
+        }
+        // 10 → 20 → … → 10,240: about log2(10,000 / 10) sweeps, not one a request.
+        assert!(sweeps <= 11, "{sweeps}");
+        assert_eq!(l.tracked(), 10_000);
+    }
+
+    #[test]
+    fn a_sweep_keeps_live_budgets() {
+        let l = LoginRateLimiter::with_bounds(2, 10, 1_000);
+        let a = ip("192.0.2.9");
+        assert!(l.check(Some(a)).is_ok());
+        assert!(l.check(Some(a)).is_ok());
+        if let Some(local) = &l.local {
+            local.sweep();
+        }
+        assert!(is_429(l.check(Some(a))));
+    }
+
+    #[tokio::test]
+    async fn the_background_sweep_ends_with_the_limiter() {
+        let l = LoginRateLimiter::new(3);
+        let Some(local) = l.local.as_ref().map(Arc::downgrade) else {
+            panic!("enabled");
+        };
+        drop(l);
+        assert!(local.upgrade().is_none());
     }
 }

@@ -11,6 +11,7 @@ mod admin_users;
 mod cache;
 mod cleanup;
 mod cli;
+mod client_ip;
 mod cluster;
 mod cookies;
 mod errors;
