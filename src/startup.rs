@@ -213,7 +213,8 @@ impl Application {
             idle_timeout: Duration::from_millis(settings.ws_idle_timeout_ms),
         });
         let events = EventPublisher::new(hub.clone(), redis.clone());
-        events.spawn_subscriber();
+        let stale = cache.clone();
+        events.spawn_subscriber(move || stale.invalidate_all());
         let revocations = Revocations::new(cache, events.clone());
         let ws = WsService::new(db.clone(), redis.clone(), events.clone(), hub.clone())
             .with_origins(&settings.cors_origins);

@@ -36,6 +36,9 @@ pub enum Event {
         /// Client user agent of the login.
         user_agent: Option<String>,
     },
+    /// Something validation reads changed without ending a session (one token
+    /// revoked, roles edited): other instances drop their cached validations.
+    ValidationsStale,
     /// An admin message, to one user or to everyone.
     Notification {
         /// Recipient; everyone when absent.
@@ -46,9 +49,18 @@ pub enum Event {
 }
 
 impl Event {
-    /// The JSON frame sent to clients.
+    /// True when cached validations may be wrong after this event.
+    pub fn stales_validations(&self) -> bool {
+        match self {
+            Self::SessionRevoked { .. } | Self::ValidationsStale => true,
+            Self::SessionCreated { .. } | Self::Notification { .. } => false,
+        }
+    }
+
+    /// The JSON frame sent to clients (none for events no socket hears).
     pub fn frame(&self) -> String {
         let value = match self {
+            Self::ValidationsStale => json!({ "type": "validations.stale" }),
             Self::SessionRevoked {
                 session_id, reason, ..
             } => json!({
@@ -118,7 +130,7 @@ impl EventPublisher {
     }
 
     /// Starts receiving other instances' events (no-op without Redis).
-    pub fn spawn_subscriber(&self) {
+    pub fn spawn_subscriber(&self, stale: impl Fn() + Send + Sync + 'static) {
         let Some(inner) = &self.inner else { return };
         let Some(bus) = &inner.bus else { return };
         let hub = inner.hub.clone();
@@ -126,7 +138,14 @@ impl EventPublisher {
         let handler: Handler =
             Arc::new(
                 move |payload: &[u8]| match serde_json::from_slice::<Envelope>(payload) {
-                    Ok(env) if env.origin != origin => deliver(&hub, &env.event),
+                    Ok(env) if env.origin != origin => {
+                        // Another instance's revocation empties this one's
+                        // cache too, well inside the one-second bound.
+                        if env.event.stales_validations() {
+                            stale();
+                        }
+                        deliver(&hub, &env.event);
+                    }
                     Ok(_) => {}
                     Err(e) => tracing::warn!(error = %e, "ignored a malformed instance event"),
                 },
@@ -189,6 +208,12 @@ impl EventPublisher {
         deliver(&inner.hub, &event);
     }
 
+    /// Tells other instances that cached validations may be wrong (a token
+    /// revoked outside any ended session, an account edited).
+    pub fn validations_stale(&self) {
+        self.publish(Event::ValidationsStale);
+    }
+
     /// Announces several revoked sessions of one user.
     pub fn sessions_revoked(&self, user_id: i64, session_ids: &[i64], reason: &str) {
         for sid in session_ids {
@@ -243,6 +268,7 @@ fn deliver(hub: &Hub, event: &Event) {
                 None => hub.send_to_all(frame),
             };
         }
+        Event::ValidationsStale => {}
     }
 }
 

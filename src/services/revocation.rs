@@ -171,6 +171,11 @@ impl Revocations {
     pub fn announce(&self, ended: &Ended) {
         if ended.any() && may_end_access(&ended.reason) {
             self.cache.invalidate_all();
+            // Ended sessions reach other instances as `session.revoked`; a
+            // lone token needs its own word to empty their caches.
+            if ended.sessions.is_empty() {
+                self.events.validations_stale();
+            }
         }
         crate::metrics::tokens_revoked(&ended.reason, ended.tokens);
         self.events
@@ -178,9 +183,11 @@ impl Revocations {
     }
 
     /// After an account change that validation reads (roles, active flag):
-    /// cached validations are dropped before the caller answers.
+    /// cached validations are dropped here before the caller answers, and on
+    /// other instances as soon as they hear of it.
     pub fn account_changed(&self) {
         self.cache.invalidate_all();
+        self.events.validations_stale();
     }
 }
 

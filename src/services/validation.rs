@@ -3,6 +3,7 @@
 //! lookup), with an optional cache bounded by the contract's revocation rules.
 
 use std::sync::Arc;
+use std::time::Instant;
 
 use chrono::{Duration, NaiveDateTime};
 
@@ -60,7 +61,7 @@ impl TokenValidator {
         let cache_key = self
             .cache
             .enabled()
-            .then(|| (hash.clone(), self.cache.generation()));
+            .then(|| (hash.clone(), self.cache.generation(), Instant::now()));
         let Some(ctx) = self.lookups.find(hash).await? else {
             return Err(AppError::TokenInvalid("unknown token"));
         };
@@ -91,8 +92,8 @@ impl TokenValidator {
             ctx.token.jti,
             ctx.token.expires_at,
         );
-        if let Some((key, generation)) = cache_key {
-            self.cache.put(key, principal.clone(), generation);
+        if let Some((key, generation, started)) = cache_key {
+            self.cache.put(key, principal.clone(), generation, started);
         }
         Ok(principal)
     }

@@ -66,8 +66,10 @@ impl ValidationCache {
         self.generation.load(Ordering::Acquire)
     }
 
-    /// Remembers a principal validated by a lookup that began at `generation`.
-    pub fn put(&self, hash: String, principal: Principal, generation: u64) {
+    /// Remembers a principal validated by a lookup that began at `started`
+    /// (and `generation`): the entry's age counts from the read, not from
+    /// when it was stored, so no answer outlives the bound.
+    pub fn put(&self, hash: String, principal: Principal, generation: u64, started: Instant) {
         if !self.enabled() {
             return;
         }
@@ -80,7 +82,7 @@ impl ValidationCache {
                 hash,
                 Entry {
                     principal,
-                    cached_at: Instant::now(),
+                    cached_at: started,
                     generation,
                 },
             );
@@ -118,11 +120,24 @@ mod tests {
     }
 
     #[test]
+    fn an_entry_ages_from_its_lookup_not_from_when_it_was_stored() {
+        let now = crate::util::now();
+        let later = now + chrono::Duration::seconds(60);
+        let c = ValidationCache::new(Duration::from_millis(200));
+        let looked_up = Instant::now() - Duration::from_millis(300);
+        c.put("h".into(), principal(later), c.generation(), looked_up);
+        assert!(
+            c.get("h", now).is_none(),
+            "a slow lookup's answer is already too old"
+        );
+    }
+
+    #[test]
     fn entries_expire_are_invalidated_and_respect_token_expiry() {
         let now = crate::util::now();
         let later = now + chrono::Duration::seconds(60);
         let c = ValidationCache::new(Duration::from_millis(200));
-        c.put("h".into(), principal(later), c.generation());
+        c.put("h".into(), principal(later), c.generation(), Instant::now());
         assert!(c.get("h", now).is_some());
         assert!(
             c.get("h", later).is_none(),
@@ -132,13 +147,13 @@ mod tests {
         c.invalidate_all();
         assert!(c.get("h", now).is_none());
         // A lookup that began before the revocation cannot repopulate it.
-        c.put("h".into(), principal(later), before);
+        c.put("h".into(), principal(later), before, Instant::now());
         assert!(c.get("h", now).is_none());
-        c.put("h".into(), principal(later), c.generation());
+        c.put("h".into(), principal(later), c.generation(), Instant::now());
         std::thread::sleep(Duration::from_millis(250));
         assert!(c.get("h", now).is_none(), "not past the ttl");
         let off = ValidationCache::new(Duration::ZERO);
-        off.put("h".into(), principal(later), 0);
+        off.put("h".into(), principal(later), 0, Instant::now());
         assert!(off.get("h", now).is_none());
     }
 }

@@ -102,6 +102,49 @@ async fn logout_all_on_one_instance_reaches_a_socket_on_the_other_within_a_secon
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_revocation_on_one_instance_empties_the_others_validation_cache() {
+    let test = "a_revocation_on_one_instance_empties_the_others_validation_cache";
+    if !cluster_enabled(test) {
+        return;
+    }
+    let redis = format!("redis://{}", redis_addr());
+    let (a, b) = pair(&redis, |s| s.validation_cache_ms = 1000).await;
+    let admin = a.admin().await;
+    a.create_user(NURSE, &["user"]).await;
+    let nurse = a.login_ok(NURSE, USER_PASSWORD).await;
+    let jti = a
+        .validate(&nurse.access)
+        .await
+        .json::<serde_json::Value>()
+        .await
+        .unwrap()["token_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    // B reads the database once and caches the answer for up to a second.
+    let cached_at = Instant::now();
+    assert_eq!(b.validate(&nurse.access).await.status(), StatusCode::OK);
+    assert_eq!(b.validate(&nurse.access).await.status(), StatusCode::OK);
+    // One token revoked on A (no session ends): B must forget its answer at
+    // once, not when the entry ages out.
+    let body = json!({ "jti": jti });
+    let resp = a
+        .post_auth("/admin/tokens/revoke", &admin.access, Some(&body))
+        .await;
+    assert_eq!(resp.status(), StatusCode::OK);
+    let refused = eventually(Duration::from_secs(2), || async {
+        b.validate(&nurse.access).await.status() == StatusCode::UNAUTHORIZED
+    })
+    .await;
+    assert!(refused);
+    let after = cached_at.elapsed();
+    assert!(
+        after < Duration::from_millis(700),
+        "B answered from its cache for {after:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_ticket_used_on_one_instance_is_refused_on_the_other() {
     if !cluster_enabled("a_ticket_used_on_one_instance_is_refused_on_the_other") {
         return;
