@@ -235,7 +235,7 @@ impl Application {
                 db.clone(),
                 issuer.clone(),
                 lockout,
-                dummy_hash,
+                (dummy_hash, settings.bcrypt_cost),
                 events.clone(),
             ),
             refresh: RefreshService::new(db.clone(), issuer.clone(), revocations.clone()),

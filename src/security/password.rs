@@ -9,6 +9,11 @@ pub fn hash(password: &str, cost: u32) -> Result<String, bcrypt::BcryptError> {
     bcrypt::hash(password, cost)
 }
 
+/// The cost `hash` was made with (None for a malformed hash).
+pub fn cost_of(hash: &str) -> Option<u32> {
+    hash.parse::<bcrypt::HashParts>().ok().map(|p| p.get_cost())
+}
+
 /// True when `password` matches `hash`; a malformed hash never matches.
 pub fn verify(password: &str, hash: &str) -> bool {
     bcrypt::verify(password, hash).unwrap_or(false)
@@ -24,5 +29,7 @@ mod tests {
         assert!(verify("correct horse", &h));
         assert!(!verify("wrong horse", &h));
         assert!(!verify("correct horse", "not-a-hash"));
+        assert_eq!(cost_of(&h), Some(4));
+        assert_eq!(cost_of("not-a-hash"), None);
     }
 }

@@ -3,8 +3,7 @@
 //! stored encrypted, rotated by `tokenward keys rotate`, reloaded by every
 //! instance, and retired once no unexpired token they signed remains.
 
-use std::io::Write;
-use std::path::Path;
+pub use super::key_file::load_cipher;
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
 
@@ -17,7 +16,7 @@ use crate::db::{Db, DbConnection};
 use crate::errors::{AppError, AppResult};
 use crate::models::{NewSigningKey, SigningKeyRow};
 use crate::repositories::{key as key_repo, token as token_repo};
-use crate::security::crypto::{generate_key_base64, Cipher};
+use crate::security::crypto::Cipher;
 use crate::security::jwt::{algorithm_name, parse_algorithm, KeyMaterial, KeyRing};
 use crate::util;
 
@@ -39,56 +38,6 @@ pub fn configured_algorithm(settings: &Settings) -> Algorithm {
         JwtAlgorithm::RS256 => Algorithm::RS256,
         JwtAlgorithm::ES256 => Algorithm::ES256,
         JwtAlgorithm::EdDSA => Algorithm::EdDSA,
-    }
-}
-
-/// The encryption key from the settings, or from (a newly created) key file.
-pub fn load_cipher(settings: &Settings) -> Result<Cipher, String> {
-    if let Some(key) = &settings.encryption_key {
-        return Cipher::from_base64(key.expose_secret()).map_err(|_| {
-            "TOKENWARD_ENCRYPTION_KEY must be 32 bytes in standard base64 (openssl rand -base64 32)"
-                .to_string()
-        });
-    }
-    let path = &settings.encryption_key_file;
-    if !path.exists() {
-        create_key_file(path)?;
-    }
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| format!("cannot read the key file {}: {e}", path.display()))?;
-    Cipher::from_base64(&text).map_err(|_| {
-        format!(
-            "the key file {} does not hold 32 bytes of base64",
-            path.display()
-        )
-    })
-}
-
-fn create_key_file(path: &Path) -> Result<(), String> {
-    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-        std::fs::create_dir_all(parent)
-            .map_err(|e| format!("cannot create {}: {e}", parent.display()))?;
-    }
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create_new(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        options.mode(0o600);
-    }
-    match options.open(path) {
-        Ok(mut file) => {
-            file.write_all(format!("{}\n", generate_key_base64()).as_bytes())
-                .map_err(|e| format!("cannot write the key file {}: {e}", path.display()))?;
-            tracing::info!(path = %path.display(), "generated a new encryption key file");
-            Ok(())
-        }
-        // Another process created it first: use theirs.
-        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
-        Err(e) => Err(format!(
-            "cannot create the key file {}: {e}",
-            path.display()
-        )),
     }
 }
 

@@ -47,6 +47,9 @@ pub struct LoginService {
     lockout: Lockout,
     /// Verified against when the email is unknown, so both cost the same.
     dummy_hash: Arc<String>,
+    /// The cost new hashes get; an account's hash at another cost is redone
+    /// at its next login, so known and unknown emails keep costing the same.
+    bcrypt_cost: u32,
     events: EventPublisher,
 }
 
@@ -56,7 +59,7 @@ impl LoginService {
         db: Db,
         issuer: TokenIssuer,
         lockout: Lockout,
-        dummy_hash: String,
+        (dummy_hash, bcrypt_cost): (String, u32),
         events: EventPublisher,
     ) -> Self {
         Self {
@@ -64,8 +67,32 @@ impl LoginService {
             issuer,
             lockout,
             dummy_hash: Arc::new(dummy_hash),
+            bcrypt_cost,
             events,
         }
+    }
+
+    /// Redoes `user`'s hash at the configured cost when it was made at
+    /// another, in the background (the login does not wait for it).
+    fn rehash_if_needed(&self, user: &User, password: String) {
+        let cost = self.bcrypt_cost;
+        if password::cost_of(&user.password_hash) == Some(cost) {
+            return;
+        }
+        let (db, uid, old) = (self.db.clone(), user.id, user.password_hash.clone());
+        tokio::spawn(async move {
+            let Ok(Ok(new)) = cpu(move || password::hash(&password, cost)).await else {
+                return;
+            };
+            let now = util::now();
+            // Only if the password was not changed meanwhile.
+            let redone = db
+                .run(move |c| Ok(user_repo::update_password(c, uid, &old, &new, now)?))
+                .await;
+            if let Err(e) = redone {
+                tracing::warn!(error = %e, "could not rehash a password at the new cost");
+            }
+        });
     }
 
     /// Password login: a new session with an access and a refresh token, or a
@@ -123,10 +150,12 @@ impl LoginService {
             Err(e) => return Err(e),
         };
         let hash = user.password_hash.clone();
-        let matches = cpu(move || password::verify(&candidate, &hash)).await? && fits;
+        let checked = candidate.clone();
+        let matches = cpu(move || password::verify(&checked, &hash)).await? && fits;
         if !matches {
             return Err(self.record_failure(user, attempt, client).await);
         }
+        self.rehash_if_needed(&user, candidate);
         if !user.is_active {
             self.db
                 .run(move |c| lockout.succeeded(c, attempt, uid))

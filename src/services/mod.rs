@@ -8,6 +8,7 @@ pub mod cleanup;
 pub mod cpu;
 pub mod health;
 pub mod issuance;
+pub mod key_file;
 pub mod keys;
 pub mod lockout;
 pub mod login;

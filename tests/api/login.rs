@@ -223,7 +223,42 @@ async fn login_fields_are_validated(backend: Backend) {
     .await;
 }
 
+async fn a_hash_at_an_old_cost_is_redone_at_the_next_login(backend: Backend) {
+    let app = spawn_app(backend).await;
+    app.create_user("nurse@example.com", &["user"]).await;
+    let at = |cost: &str| {
+        format!(
+            "SELECT COUNT(*) AS n FROM users WHERE email = 'nurse@example.com' \
+             AND password_hash LIKE '$2_$' || '{cost}' || '$%'"
+        )
+    };
+    assert_eq!(app.sql_i64(&at("04")), 1);
+    app.stop().await;
+    let mut settings = app.settings.clone();
+    settings.bcrypt_cost = 5;
+    let app2 = start(app.db.clone(), settings).await;
+    assert_eq!(
+        app2.login("nurse@example.com", USER_PASSWORD)
+            .await
+            .status(),
+        StatusCode::OK
+    );
+    let redone = eventually(std::time::Duration::from_secs(5), || async {
+        app2.sql_i64(&at("05")) == 1
+    })
+    .await;
+    assert!(redone, "the hash was not redone at cost 5");
+    // The new hash still takes the same password.
+    assert_eq!(
+        app2.login("nurse@example.com", USER_PASSWORD)
+            .await
+            .status(),
+        StatusCode::OK
+    );
+}
+
 backend_tests!(
+    a_hash_at_an_old_cost_is_redone_at_the_next_login,
     login_returns_the_contract_token_response,
     unknown_email_and_wrong_password_get_identical_answers,
     email_matching_ignores_case_and_surrounding_space,

@@ -250,6 +250,27 @@ async fn a_different_encryption_key_refuses_to_start(backend: Backend) {
     assert!(err.contains("encryption key"), "{err}");
 }
 
+async fn a_key_file_others_can_read_refuses_to_start(backend: Backend) {
+    use std::os::unix::fs::PermissionsExt;
+    let app = spawn_app(backend).await;
+    app.stop().await;
+    let settings = app.settings.clone();
+    let path = settings.encryption_key_file.clone();
+    assert!(path.exists(), "the first start made the key file");
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let err = tokenward::startup::Application::build(settings.clone())
+        .await
+        .err()
+        .expect("refused");
+    assert!(err.contains("chmod 600"), "{err}");
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let again = start(app.db.clone(), settings).await;
+    assert_eq!(
+        again.login(ADMIN_EMAIL, ADMIN_PASSWORD).await.status(),
+        StatusCode::OK
+    );
+}
+
 async fn disabling_a_user_or_dropping_a_role_takes_effect_at_once(backend: Backend) {
     let app = spawn_app(backend).await;
     app.create_user("second-admin@example.com", &["admin"])
@@ -280,5 +301,6 @@ backend_tests!(
     a_token_revoked_by_plain_sql_is_refused_on_the_next_request,
     a_restart_keeps_sessions_valid,
     a_different_encryption_key_refuses_to_start,
+    a_key_file_others_can_read_refuses_to_start,
     disabling_a_user_or_dropping_a_role_takes_effect_at_once,
 );
