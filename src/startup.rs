@@ -78,6 +78,10 @@ fn prepare(
 ) -> Result<crate::security::jwt::KeyRing, StartupError> {
     let (ring, boot) = db::migrate_locked(pool, |c| {
         keys::check_cipher(c, cipher)?;
+        let resealed = crate::services::two_factor::bind_secrets_to_users(c, cipher)?;
+        if resealed > 0 {
+            tracing::info!(users = resealed, "bound stored TOTP secrets to their users");
+        }
         let ring = keys::load_key_ring(c, settings, cipher, true)?;
         let boot = user::bootstrap_admin(
             c,

@@ -125,6 +125,36 @@ pub fn update_password(
     .execute(conn)
 }
 
+/// A user's id with its sealed TOTP secrets (active, pending).
+pub type SealedSecrets = (i64, Option<String>, Option<String>);
+
+/// Every user holding a sealed TOTP secret (active or pending).
+pub fn find_totp_secrets(conn: &mut DbConnection) -> QueryResult<Vec<SealedSecrets>> {
+    dsl::users
+        .filter(
+            dsl::totp_secret
+                .is_not_null()
+                .or(dsl::totp_pending_secret.is_not_null()),
+        )
+        .select((dsl::id, dsl::totp_secret, dsl::totp_pending_secret))
+        .load(conn)
+}
+
+/// Replaces both sealed TOTP secrets of a user (re-sealing).
+pub fn set_totp_secrets(
+    conn: &mut DbConnection,
+    id: i64,
+    secret: Option<&str>,
+    pending: Option<&str>,
+) -> QueryResult<usize> {
+    diesel::update(dsl::users.find(id))
+        .set((
+            dsl::totp_secret.eq(secret),
+            dsl::totp_pending_secret.eq(pending),
+        ))
+        .execute(conn)
+}
+
 /// Stores a pending (not yet enabled) TOTP secret.
 pub fn set_pending_totp(conn: &mut DbConnection, id: i64, sealed: &str) -> QueryResult<usize> {
     diesel::update(dsl::users.find(id))

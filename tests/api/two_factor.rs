@@ -502,7 +502,30 @@ async fn renewed_recovery_codes_replace_the_old_ones(backend: Backend) {
     assert_eq!(renewed, 1);
 }
 
+async fn a_secret_sealed_before_binding_is_resealed_at_start_and_keeps_working(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let (secret, _) = enrolled(&app).await;
+    // Seal it the way earlier versions did: not bound to its user.
+    let cipher = tokenward::services::keys::load_cipher(&app.settings).unwrap();
+    let raw = crate::totp::base32_decode(&secret);
+    let unbound = cipher.encrypt(&raw, "tokenward:totp-secret");
+    app.sql(&format!(
+        "UPDATE users SET totp_secret = '{unbound}' WHERE email = '{NURSE}';
+         DELETE FROM server_state WHERE name = 'totp_secrets_bound_to_user';"
+    ));
+    app.stop().await;
+    let app = start(app.db.clone(), app.settings.clone()).await;
+    let left = app.sql_i64(&format!(
+        "SELECT COUNT(*) AS n FROM users WHERE totp_secret = '{unbound}'"
+    ));
+    assert_eq!(left, 0, "the secret was re-sealed at start");
+    let ch = challenge(&app).await;
+    let resp = verify(&app, &ch, &code_now(&secret, 1)).await;
+    assert_eq!(resp.status(), StatusCode::OK);
+}
+
 backend_tests!(
+    a_secret_sealed_before_binding_is_resealed_at_start_and_keeps_working,
     enabling_needs_the_password_and_counts_a_wrong_one,
     renewed_recovery_codes_replace_the_old_ones,
     enroll_login_challenge_verify_validate,

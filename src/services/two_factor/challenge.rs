@@ -116,7 +116,7 @@ impl ChallengeService {
             // 2FA was turned off after the challenge was issued.
             return Err(AppError::TokenRevoked);
         };
-        let secret = self.codes.open(&sealed)?;
+        let secret = self.codes.open(&sealed, user.id)?;
         let Some(method) = self.codes.accept(c, user.id, &secret, code)? else {
             let attempts = token_repo::increment_attempts(c, challenge.id)?;
             let why = RevokeReason::Attempts;

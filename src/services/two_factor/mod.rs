@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use crate::db::DbConnection;
 use crate::errors::{AppError, AppResult};
-use crate::repositories::{recovery_code as code_repo, user as user_repo};
+use crate::repositories::{key as key_repo, recovery_code as code_repo, user as user_repo};
 use crate::security::crypto::Cipher;
 use crate::security::totp;
 use crate::util;
@@ -65,15 +65,17 @@ impl Codes {
         &self.settings
     }
 
-    /// Encrypts a new secret for storage.
-    pub fn seal(&self, secret: &[u8]) -> String {
-        self.cipher.encrypt(secret, SECRET_CONTEXT)
+    /// Encrypts a new secret of `user_id` for storage.
+    pub fn seal(&self, secret: &[u8], user_id: i64) -> String {
+        self.cipher.encrypt(secret, &context(user_id))
     }
 
-    /// Decrypts a stored secret.
-    pub fn open(&self, sealed: &str) -> AppResult<Vec<u8>> {
-        self.cipher.decrypt(sealed, SECRET_CONTEXT).map_err(|_| {
-            AppError::internal("a TOTP secret cannot be decrypted with the configured key")
+    /// Decrypts a stored secret of `user_id` (one copied from another row fails).
+    pub fn open(&self, sealed: &str, user_id: i64) -> AppResult<Vec<u8>> {
+        self.cipher.decrypt(sealed, &context(user_id)).map_err(|_| {
+            AppError::internal(
+                "a TOTP secret cannot be decrypted for its user with the configured key",
+            )
         })
     }
 
@@ -102,6 +104,45 @@ impl Codes {
         let spent = code_repo::spend(c, user_id, &hash, util::now())? == 1;
         Ok(spent.then_some(Method::RecoveryCode))
     }
+}
+
+/// The associated data a secret is sealed with: bound to its user, so a
+/// secret copied into another user's row does not decrypt.
+fn context(user_id: i64) -> String {
+    format!("{SECRET_CONTEXT}:{user_id}")
+}
+
+/// Marks, in `server_state`, that every stored secret is bound to its user.
+const BOUND_STATE: &str = "totp_secrets_bound_to_user";
+
+/// Re-seals secrets stored before they were bound to their user. Runs once,
+/// at start-up under the start-up lock; returns how many were re-sealed.
+pub fn bind_secrets_to_users(c: &mut DbConnection, cipher: &Cipher) -> AppResult<usize> {
+    if key_repo::find_state(c, BOUND_STATE)?.is_some() {
+        return Ok(0);
+    }
+    let rebind = |sealed: Option<String>, user_id: i64| -> AppResult<Option<String>> {
+        let Some(sealed) = sealed else {
+            return Ok(None);
+        };
+        if cipher.decrypt(&sealed, &context(user_id)).is_ok() {
+            return Ok(Some(sealed));
+        }
+        let plain = cipher.decrypt(&sealed, SECRET_CONTEXT).map_err(|_| {
+            AppError::internal("a stored TOTP secret cannot be decrypted with the configured key")
+        })?;
+        Ok(Some(cipher.encrypt(&plain, &context(user_id))))
+    };
+    let mut resealed = 0;
+    for (id, secret, pending) in user_repo::find_totp_secrets(c)? {
+        let (new_secret, new_pending) = (rebind(secret.clone(), id)?, rebind(pending.clone(), id)?);
+        if new_secret != secret || new_pending != pending {
+            user_repo::set_totp_secrets(c, id, new_secret.as_deref(), new_pending.as_deref())?;
+            resealed += 1;
+        }
+    }
+    key_repo::insert_state(c, BOUND_STATE, "1", util::now())?;
+    Ok(resealed)
 }
 
 /// Seconds since the epoch, for TOTP steps.

@@ -63,7 +63,7 @@ impl TwoFactorService {
         let secret = totp::new_secret();
         let issuer = &self.codes.settings().issuer;
         let e = totp::enrollment(&secret, &principal.email, issuer).map_err(AppError::internal)?;
-        let sealed = self.codes.seal(&secret);
+        let sealed = self.codes.seal(&secret, principal.user_id);
         self.db
             .run(move |c| {
                 write_transaction(c, |c| {
@@ -103,7 +103,7 @@ impl TwoFactorService {
         self.passwords
             .verify(principal, password_plain, client.clone())
             .await?;
-        let secret = self.codes.open(&sealed)?;
+        let secret = self.codes.open(&sealed, user.id)?;
         let skew = self.codes.settings().skew;
         let step = totp::check(&secret, code.trim(), unix_now(), skew)
             .ok_or(AppError::InvalidCredentials)?;
@@ -198,7 +198,7 @@ impl TwoFactorService {
                 "Two-factor authentication is not enabled.".into(),
             ));
         };
-        let secret = self.codes.open(&sealed)?;
+        let secret = self.codes.open(&sealed, user.id)?;
         Ok((user, secret))
     }
 
