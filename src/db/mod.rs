@@ -204,11 +204,21 @@ pub fn migrate_locked<T>(
         DbConnection::Postgresql(pg) => {
             diesel::sql_query(format!("SELECT pg_advisory_lock({STARTUP_LOCK_KEY})"))
                 .execute(pg)?;
-            let outcome = pg
+            let applied = pg
                 .run_pending_migrations(POSTGRES_MIGRATIONS)
-                .map(|_| ())
-                .map_err(|e| AppError::internal(format!("migration failed: {e}")))
-                .and_then(|()| then(conn));
+                .map(|versions| !versions.is_empty())
+                .map_err(|e| AppError::internal(format!("migration failed: {e}")));
+            // Fresh statistics after a schema change: a habit, not what
+            // validation's plan depends on (see the unique token hash).
+            let analyzed = match applied {
+                Ok(true) => diesel::sql_query("ANALYZE")
+                    .execute(pg)
+                    .map(drop)
+                    .map_err(AppError::from),
+                Ok(false) => Ok(()),
+                Err(e) => Err(e),
+            };
+            let outcome = analyzed.and_then(|()| then(conn));
             if let DbConnection::Postgresql(pg) = conn {
                 let _ = diesel::sql_query(format!("SELECT pg_advisory_unlock({STARTUP_LOCK_KEY})"))
                     .execute(pg);
@@ -218,6 +228,7 @@ pub fn migrate_locked<T>(
         DbConnection::Sqlite(lite) => {
             lite.run_pending_migrations(SQLITE_MIGRATIONS)
                 .map_err(|e| AppError::internal(format!("migration failed: {e}")))?;
+            diesel::sql_query("PRAGMA optimize").execute(lite)?;
             then(conn)
         }
     }

@@ -307,3 +307,70 @@ fn the_splitter_ignores_semicolons_in_comments_and_strings() {
     let sql = "-- a; comment\nSELECT 'a;b' AS x;\n\n-- UPDATE t SET x = 1;\nSELECT 2;\n";
     assert_eq!(statements(sql), ["SELECT 'a;b' AS x", "SELECT 2"]);
 }
+
+/// Every (node type, relation) of a JSON plan.
+fn plan_nodes(conn: &mut DbConnection, statement: &str) -> (Vec<(String, String)>, String) {
+    let plan: Plan = diesel::sql_query(format!("EXPLAIN (FORMAT JSON) {statement}"))
+        .get_result(conn)
+        .unwrap_or_else(|e| panic!("{e}: {statement}"));
+    let mut nodes = Vec::new();
+    let mut stack = vec![serde_json::from_str::<Value>(&plan.plan).unwrap()];
+    while let Some(node) = stack.pop() {
+        match node {
+            Value::Array(items) => stack.extend(items),
+            Value::Object(map) => {
+                if let Some(kind) = map.get("Node Type").and_then(Value::as_str) {
+                    let rel = map
+                        .get("Relation Name")
+                        .and_then(Value::as_str)
+                        .unwrap_or("");
+                    nodes.push((kind.to_string(), rel.to_string()));
+                }
+                stack.extend(map.into_iter().map(|(_, v)| v));
+            }
+            _ => {}
+        }
+    }
+    (nodes, plan.plan)
+}
+
+#[tokio::test]
+async fn the_validation_lookup_probes_indexes_among_100000_sessions_without_fresh_statistics() {
+    let test =
+        "the_validation_lookup_probes_indexes_among_100000_sessions_without_fresh_statistics";
+    if !postgres_enabled(test) {
+        return;
+    }
+    let app = spawn_app(Backend::Postgres).await;
+    // A burst into a young database: statistics say the tables are empty.
+    app.sql(
+        "INSERT INTO users (email, password_hash, full_name, roles, created_at, updated_at)
+           SELECT 'burst' || g || '@example.com', 'x', 'Burst', 'user', now(), now()
+           FROM generate_series(1, 2000) g;
+         INSERT INTO sessions (user_id, created_at, last_seen_at, expires_at, ip_address, user_agent)
+           SELECT u.id, now(), now(), now() + interval '7 days', '10.0.0.1', 'Mozilla/5.0'
+           FROM generate_series(1, 50) r, users u;
+         INSERT INTO tokens (jti, token_hash, token_type, user_id, user_email, session_id,
+                             created_at, expires_at, user_agent, ip_address)
+           SELECT gen_random_uuid()::text, md5(s.id::text) || md5(s.id::text || 'x'), 'access',
+                  s.user_id, 'burst@example.com', s.id, now(), now() + interval '15 minutes',
+                  'Mozilla/5.0', '10.0.0.1'
+           FROM sessions s;",
+    );
+    let sessions = app.sql_i64("SELECT COUNT(*) AS n FROM sessions");
+    assert!(sessions >= 100_000, "{sessions}");
+    let mut conn = app.db.connect();
+    // The statement `repositories::token::find_contexts_by_hashes` builds.
+    let lookup = "SELECT tokens.id, sessions.id, users.id FROM tokens \
+         INNER JOIN users ON tokens.user_id = users.id \
+         LEFT OUTER JOIN sessions ON tokens.session_id = sessions.id \
+         WHERE tokens.token_hash = ANY(ARRAY['a', 'b', 'c', 'd', 'e', 'f', 'g', 'h'])";
+    let (nodes, plan) = plan_nodes(&mut conn, lookup);
+    let scanned: Vec<_> = nodes
+        .iter()
+        .filter(|(kind, rel)| kind == "Seq Scan" && (rel == "tokens" || rel == "sessions"))
+        .collect();
+    assert!(scanned.is_empty(), "the lookup scans a table: {plan}");
+    assert!(plan.contains("tokens_token_hash_key"), "{plan}");
+    assert!(plan.contains("sessions_pkey"), "{plan}");
+}
