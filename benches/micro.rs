@@ -127,6 +127,7 @@ fn fixture(
             Some("bench@example.com"),
             Some("bench-password"),
             4,
+            &settings.password_policy(),
         )?;
         Ok(ring)
     })

@@ -11,6 +11,7 @@ use crate::db::{self, write_transaction};
 use crate::dto::validate;
 use crate::jobs;
 use crate::security::password;
+use crate::services::admin::passwords::{reset_by_email, Reset};
 use crate::services::cleanup::{CleanupPolicy, CleanupService};
 use crate::services::keys;
 use crate::services::normalize_email;
@@ -72,6 +73,18 @@ pub enum UserCommand {
         #[arg(long, default_value = "")]
         full_name: String,
     },
+    /// Reset an account's password (how an admin who is locked out gets back
+    /// in): every session ends and the next login must change it. A password
+    /// is generated and printed once, unless `--password-stdin` reads one
+    /// (or TOKENWARD_USER_PASSWORD holds one).
+    ResetPassword {
+        /// Email address.
+        #[arg(long)]
+        email: String,
+        /// Read the new password from standard input instead of generating one.
+        #[arg(long)]
+        password_stdin: bool,
+    },
 }
 
 /// Runs the parsed command.
@@ -102,7 +115,57 @@ pub async fn run(cli: Cli, settings: Settings) -> Result<(), StartupError> {
             .await
             .map_err(|e| e.to_string())?
         }
+        Command::User(UserCommand::ResetPassword {
+            email,
+            password_stdin,
+        }) => {
+            let given = match password_stdin || std::env::var("TOKENWARD_USER_PASSWORD").is_ok() {
+                true => Some(read_password()?),
+                false => None,
+            };
+            tokio::task::spawn_blocking(move || reset_password(&settings, &email, given))
+                .await
+                .map_err(|e| e.to_string())?
+        }
     }
+}
+
+fn reset_password(
+    settings: &Settings,
+    email: &str,
+    given: Option<secrecy::SecretString>,
+) -> Result<(), StartupError> {
+    let email = normalize_email(email);
+    let generated = given.is_none();
+    let plain = given.map_or_else(password::generate, |p| p.expose_secret().to_string());
+    let reasons = settings.password_policy().check(&plain, &email, "");
+    if !reasons.is_empty() {
+        return Err(format!("the password {}", reasons.join("; ")));
+    }
+    let hash =
+        password::hash(&plain, settings.bcrypt_cost).map_err(|e| format!("bcrypt failed: {e}"))?;
+    let (pool, _) = connect(settings, 1)?;
+    let ended = db::migrate_locked(&pool, |c| {
+        write_transaction(c, |c| {
+            let reset = Reset {
+                actor: None,
+                generated,
+            };
+            reset_by_email(c, &email, &hash, reset)
+        })
+    })
+    .map_err(|e| match e {
+        crate::errors::AppError::NotFound => format!("no account has the email {email}"),
+        other => other.to_string(),
+    })?;
+    println!(
+        "password reset for {email}: {} sessions ended; it must be changed at the next login",
+        ended.sessions.len()
+    );
+    if generated {
+        println!("temporary password (shown once): {plain}");
+    }
+    Ok(())
 }
 
 fn migrate(settings: &Settings) -> Result<(), StartupError> {
@@ -211,6 +274,13 @@ fn create_user(
     }
     validate::new_password(password_plain.expose_secret())
         .map_err(|e| format!("password {}", e.message.unwrap_or_default()))?;
+    let reasons =
+        settings
+            .password_policy()
+            .check(password_plain.expose_secret(), &email, &full_name);
+    if !reasons.is_empty() {
+        return Err(format!("the password {}", reasons.join("; ")));
+    }
     validate::roles(&roles).map_err(|e| format!("roles: {}", e.message.unwrap_or_default()))?;
     let hash = password::hash(password_plain.expose_secret(), settings.bcrypt_cost)
         .map_err(|e| format!("bcrypt failed: {e}"))?;

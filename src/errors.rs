@@ -45,6 +45,9 @@ pub enum AppError {
     /// The account is disabled.
     #[error("account disabled")]
     AccountDisabled,
+    /// An admin reset the password: only a password change is allowed.
+    #[error("password change required")]
+    PasswordChangeRequired,
     /// Unknown route or id, or one the caller may not see.
     #[error("not found")]
     NotFound,
@@ -114,6 +117,7 @@ impl AppError {
             Self::TokenReused => "token_reused",
             Self::Forbidden => "forbidden",
             Self::AccountDisabled => "account_disabled",
+            Self::PasswordChangeRequired => "password_change_required",
             Self::NotFound => "not_found",
             Self::MethodNotAllowed => "method_not_allowed",
             Self::Conflict(_) => "conflict",
@@ -141,6 +145,9 @@ impl AppError {
             }
             Self::Forbidden => "You do not have permission to do this.".into(),
             Self::AccountDisabled => "The account is disabled.".into(),
+            Self::PasswordChangeRequired => {
+                "Change your password (POST /auth/password) before anything else.".into()
+            }
             Self::NotFound => "Not found.".into(),
             Self::MethodNotAllowed => "This method is not allowed on this path.".into(),
             Self::Conflict(m) => m.clone(),
@@ -206,7 +213,9 @@ impl ResponseError for AppError {
             | Self::TokenExpired
             | Self::TokenRevoked
             | Self::TokenReused => StatusCode::UNAUTHORIZED,
-            Self::Forbidden | Self::AccountDisabled => StatusCode::FORBIDDEN,
+            Self::Forbidden | Self::AccountDisabled | Self::PasswordChangeRequired => {
+                StatusCode::FORBIDDEN
+            }
             Self::NotFound => StatusCode::NOT_FOUND,
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             Self::Conflict(_) => StatusCode::CONFLICT,
@@ -321,6 +330,11 @@ mod tests {
             (AppError::TokenReused, 401, "token_reused"),
             (AppError::Forbidden, 403, "forbidden"),
             (AppError::AccountDisabled, 403, "account_disabled"),
+            (
+                AppError::PasswordChangeRequired,
+                403,
+                "password_change_required",
+            ),
             (AppError::NotFound, 404, "not_found"),
             (AppError::MethodNotAllowed, 405, "method_not_allowed"),
             (AppError::Conflict("dup".into()), 409, "conflict"),

@@ -17,6 +17,8 @@ pub struct Principal {
     pub roles: Roles,
     /// Whether the account has TOTP enabled now.
     pub two_factor_enabled: bool,
+    /// Set by an admin reset: only the password change (and me, logout) may serve it.
+    pub must_change_password: bool,
     /// The session the token belongs to.
     pub session_id: i64,
     /// The token's jti.
@@ -33,6 +35,7 @@ impl Principal {
             email: user.email.clone(),
             roles: user.roles.clone(),
             two_factor_enabled: user.two_factor_enabled,
+            must_change_password: user.must_change_password,
             session_id,
             jti,
             expires_at,

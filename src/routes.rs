@@ -33,10 +33,18 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .route(web::get().to(admin::users::list_users)),
         )
         .service(
+            resource("/admin/users/{id}/password")
+                .route(web::post().to(admin::users::reset_password)),
+        )
+        .service(
             resource("/admin/users/{id}/2fa")
                 .route(web::delete().to(admin::two_factor::reset_two_factor)),
         )
         .service(resource("/.well-known/jwks.json").route(web::get().to(oauth::jwks)))
+        .service(
+            resource("/.well-known/oauth-authorization-server")
+                .route(web::get().to(oauth::metadata)),
+        )
         .service(resource("/oauth/introspect").route(web::post().to(oauth::introspect)))
         .service(resource("/oauth/revoke").route(web::post().to(oauth::revoke)))
         .service(

@@ -22,7 +22,7 @@ use crate::routes;
 use crate::security::crypto::Cipher;
 use crate::security::{hashing, password};
 use crate::services::account::AccountService;
-use crate::services::admin::AdminService;
+use crate::services::admin::{AdminService, PasswordSettings};
 use crate::services::cleanup::{CleanupPolicy, CleanupService};
 use crate::services::health::HealthService;
 use crate::services::issuance::{Lifetimes, TokenIssuer};
@@ -91,6 +91,7 @@ fn prepare(
                 .as_ref()
                 .map(|p| p.expose_secret()),
             settings.bcrypt_cost,
+            &settings.password_policy(),
         )?;
         Ok((ring, boot))
     })
@@ -245,14 +246,19 @@ impl Application {
             refresh: RefreshService::new(db.clone(), issuer.clone(), revocations.clone()),
             account: AccountService::new(
                 db.clone(),
-                settings.bcrypt_cost,
+                (settings.bcrypt_cost, settings.password_policy()),
                 passwords.clone(),
                 revocations.clone(),
             ),
             sessions: SessionService::new(db.clone(), revocations.clone()),
-            oauth: OAuthService::new(db.clone(), validator.clone(), revocations.clone()),
+            oauth: OAuthService::new(
+                db.clone(),
+                validator.clone(),
+                revocations.clone(),
+                &settings.public_base_url(),
+            ),
             metrics: MetricsService::new(db.clone(), settings.metrics_token.as_ref()),
-            users: UserService::new(db.clone(), settings.bcrypt_cost),
+            users: UserService::new(db.clone(), settings.bcrypt_cost, settings.password_policy()),
             two_factor: TwoFactorService::new(db.clone(), codes.clone(), passwords),
             challenge: ChallengeService::new(
                 db.clone(),
@@ -264,7 +270,14 @@ impl Application {
             ),
             login_limiter: LoginRateLimiter::new(settings.login_rate_limit)
                 .with_redis(redis.clone()),
-            admin: AdminService::new(db.clone(), revocations),
+            admin: AdminService::new(
+                db.clone(),
+                revocations,
+                PasswordSettings {
+                    bcrypt_cost: settings.bcrypt_cost,
+                    policy: settings.password_policy(),
+                },
+            ),
             health: HealthService::new(db.clone(), redis),
             validator,
             issuer,

@@ -40,6 +40,19 @@ impl Settings {
                 return Err(format!("{name} must be a positive number of seconds"));
             }
         }
+        let public = self.public_url.trim();
+        let scheme_ok = public.starts_with("https://") || public.starts_with("http://");
+        if !public.is_empty() && (!scheme_ok || public.contains(['?', '#', ' '])) {
+            return Err(format!(
+                "TOKENWARD_PUBLIC_URL={public:?} is not a base URL like https://auth.example.org"
+            ));
+        }
+        if !(8..=128).contains(&self.password_min_length) {
+            return Err("TOKENWARD_PASSWORD_MIN_LENGTH must be between 8 and 128".into());
+        }
+        if self.password_min_score > 4 {
+            return Err("TOKENWARD_PASSWORD_MIN_SCORE must be between 0 and 4".into());
+        }
         if !(4..=31).contains(&self.bcrypt_cost) {
             return Err("TOKENWARD_BCRYPT_COST must be between 4 and 31".into());
         }

@@ -44,6 +44,9 @@ impl Settings {
         if let Some(v) = var("TOKENWARD_BIND") {
             self.bind = v;
         }
+        if let Some(v) = var("TOKENWARD_PUBLIC_URL") {
+            self.public_url = v.trim().to_string();
+        }
         if let Some(v) = var("TOKENWARD_BOOTSTRAP_ADMIN_EMAIL") {
             self.bootstrap_admin_email = Some(v).filter(|v| !v.is_empty());
         }
@@ -112,6 +115,11 @@ impl Settings {
             &mut self.audit_retention_days,
         )?;
         parse_env("TOKENWARD_BCRYPT_COST", &mut self.bcrypt_cost)?;
+        parse_env(
+            "TOKENWARD_PASSWORD_MIN_LENGTH",
+            &mut self.password_min_length,
+        )?;
+        parse_env("TOKENWARD_PASSWORD_MIN_SCORE", &mut self.password_min_score)?;
         parse_env("TOKENWARD_LOCKOUT_THRESHOLD", &mut self.lockout_threshold)?;
         parse_env("TOKENWARD_LOCKOUT_SECONDS", &mut self.lockout_seconds)?;
         parse_env("TOKENWARD_LOGIN_RATE_LIMIT", &mut self.login_rate_limit)?;

@@ -60,6 +60,9 @@ pub struct Settings {
     pub database_url: String,
     /// Listen address.
     pub bind: String,
+    /// The server's external base URL (absolute URLs in metadata); empty
+    /// means `http://<bind>`.
+    pub public_url: String,
     /// First admin's email, used only when no user exists.
     pub bootstrap_admin_email: Option<String>,
     /// First admin's password; generated and printed once when unset.
@@ -112,6 +115,10 @@ pub struct Settings {
     pub audit_retention_days: i64,
     /// bcrypt cost for new password hashes.
     pub bcrypt_cost: u32,
+    /// Fewest characters a new password may have.
+    pub password_min_length: usize,
+    /// Lowest strength estimate (zxcvbn score 0-4) a new password may have.
+    pub password_min_score: u8,
     /// Consecutive failed logins before a lock.
     pub lockout_threshold: i32,
     /// Lock length, seconds.
@@ -146,6 +153,7 @@ impl Default for Settings {
         Self {
             database_url: "sqlite://data/tokenward.db".into(),
             bind: "127.0.0.1:8080".into(),
+            public_url: String::new(),
             bootstrap_admin_email: None,
             bootstrap_admin_password: None,
             issuer: "tokenward".into(),
@@ -172,6 +180,8 @@ impl Default for Settings {
             token_retention_hours: 24,
             audit_retention_days: 90,
             bcrypt_cost: 12,
+            password_min_length: 12,
+            password_min_score: 3,
             lockout_threshold: 5,
             lockout_seconds: 900,
             login_rate_limit: 20,
@@ -208,6 +218,23 @@ impl Settings {
         s.apply_env()?;
         s.validate()?;
         Ok(s)
+    }
+
+    /// The external base URL, without a trailing slash.
+    pub fn public_base_url(&self) -> String {
+        let url = match self.public_url.trim() {
+            "" => format!("http://{}", self.bind),
+            set => set.to_string(),
+        };
+        url.trim_end_matches('/').to_string()
+    }
+
+    /// The password policy in force.
+    pub fn password_policy(&self) -> crate::security::password_policy::PasswordPolicy {
+        crate::security::password_policy::PasswordPolicy {
+            min_length: self.password_min_length,
+            min_score: self.password_min_score,
+        }
     }
 }
 

@@ -8,7 +8,7 @@ use crate::dto::auth::{ChangePasswordRequest, LoginRequest, TokenResponse, Valid
 use crate::dto::two_factor::{ChallengeResponse, VerifyTwoFactorRequest};
 use crate::dto::user::{MeResponse, UserResponse};
 use crate::errors::AppResult;
-use crate::middleware::auth::Authenticated;
+use crate::middleware::auth::{Authenticated, MayChangePassword};
 use crate::middleware::client::Client;
 use crate::middleware::json::ApiJson;
 use crate::middleware::rate_limit::LoginRateLimit;
@@ -34,6 +34,7 @@ pub fn token_response(issued: Issued, cookie_mode: bool) -> HttpResponse {
         refresh_token: refresh,
         refresh_expires_in: issued.pair.refresh_expires_in,
         session_id: issued.session_id,
+        password_change_required: issued.user.must_change_password,
         user: UserResponse::from(&issued.user),
     })
 }
@@ -120,7 +121,7 @@ pub async fn validate(Authenticated(p): Authenticated) -> HttpResponse {
 
 /// `GET /auth/me`
 pub async fn me(
-    Authenticated(p): Authenticated,
+    MayChangePassword(p): MayChangePassword,
     state: web::Data<AppState>,
 ) -> AppResult<HttpResponse> {
     let user = state.users.find(p.user_id).await?;
@@ -129,7 +130,7 @@ pub async fn me(
 
 /// `POST /auth/logout`
 pub async fn logout(
-    Authenticated(p): Authenticated,
+    MayChangePassword(p): MayChangePassword,
     state: web::Data<AppState>,
     Client(client): Client,
 ) -> AppResult<HttpResponse> {
@@ -153,7 +154,7 @@ pub async fn logout_all(
 
 /// `POST /auth/password`
 pub async fn change_password(
-    Authenticated(p): Authenticated,
+    MayChangePassword(p): MayChangePassword,
     state: web::Data<AppState>,
     Client(client): Client,
     ApiJson(body): ApiJson<ChangePasswordRequest>,

@@ -33,6 +33,13 @@ pub async fn revoke(
         .finish())
 }
 
+/// `GET /.well-known/oauth-authorization-server`
+pub async fn metadata(state: web::Data<AppState>) -> HttpResponse {
+    HttpResponse::Ok()
+        .insert_header((header::CACHE_CONTROL, "public, max-age=3600"))
+        .json(state.oauth.metadata())
+}
+
 /// `GET /.well-known/jwks.json`
 pub async fn jwks(state: web::Data<AppState>) -> HttpResponse {
     let ring = state.issuer.keys().current();

@@ -18,6 +18,7 @@ diesel::table! {
         totp_secret -> Nullable<Text>,
         totp_pending_secret -> Nullable<Text>,
         totp_last_step -> Nullable<BigInt>,
+        must_change_password -> Bool,
     }
 }
 

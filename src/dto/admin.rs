@@ -80,6 +80,22 @@ impl UserListQuery {
     }
 }
 
+/// `POST /admin/users/{id}/password`: a password to set, or none to have one generated.
+#[derive(Debug, Deserialize, Validate, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ResetPasswordRequest {
+    /// The temporary password (held to the policy); generated when absent.
+    #[validate(custom(function = "super::validate::new_password"))]
+    pub password: Option<String>,
+}
+
+/// `POST /admin/users/{id}/password` answer when the password was generated.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct TemporaryPasswordResponse {
+    /// Shown once: the user must change it at the next login.
+    pub temporary_password: String,
+}
+
 /// `PATCH /admin/users/{id}`: every field optional, at least one given.
 #[derive(Debug, Deserialize, Validate, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]

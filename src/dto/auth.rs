@@ -79,6 +79,10 @@ pub struct TokenResponse {
     pub session_id: i64,
     /// The user.
     pub user: UserResponse,
+    /// Present (true) after an admin reset: this session may only change the
+    /// password (`GET /auth/me`, `POST /auth/password`, `POST /auth/logout`).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub password_change_required: bool,
 }
 
 /// `GET /auth/validate`.

@@ -44,3 +44,24 @@ pub struct IntrospectionResponse {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub username: Option<String>,
 }
+
+/// `GET /.well-known/oauth-authorization-server` (RFC 8414).
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct ServerMetadata {
+    /// The server's base URL (`TOKENWARD_PUBLIC_URL`).
+    pub issuer: String,
+    /// Where the public signing keys are.
+    pub jwks_uri: String,
+    /// RFC 7662 introspection.
+    pub introspection_endpoint: String,
+    /// RFC 7009 revocation.
+    pub revocation_endpoint: String,
+    /// How clients authenticate at the token endpoint.
+    pub token_endpoint_auth_methods_supported: Vec<&'static str>,
+    /// How callers authenticate at introspection (a bearer token of role `admin` or `service`).
+    pub introspection_endpoint_auth_methods_supported: Vec<&'static str>,
+    /// How callers authenticate at revocation (no authentication: the token is the proof).
+    pub revocation_endpoint_auth_methods_supported: Vec<&'static str>,
+    /// No authorization endpoint: none.
+    pub response_types_supported: Vec<&'static str>,
+}

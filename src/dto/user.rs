@@ -24,6 +24,8 @@ pub struct UserResponse {
     pub is_active: bool,
     /// True when TOTP is on.
     pub two_factor_enabled: bool,
+    /// True after an admin reset, until the user changes the password.
+    pub must_change_password: bool,
     /// Created.
     #[schema(value_type = String, format = DateTime)]
     #[serde(with = "serde_rfc3339")]
@@ -43,6 +45,7 @@ impl From<&User> for UserResponse {
             roles: u.roles.names(),
             is_active: u.is_active,
             two_factor_enabled: u.two_factor_enabled,
+            must_change_password: u.must_change_password,
             created_at: u.created_at,
             last_login_at: u.last_login_at,
         }
@@ -64,6 +67,8 @@ pub struct MeResponse {
     pub roles: Vec<String>,
     /// True when TOTP is on.
     pub two_factor_enabled: bool,
+    /// True after an admin reset, until the user changes the password.
+    pub must_change_password: bool,
     /// Created.
     #[schema(value_type = String, format = DateTime)]
     #[serde(with = "serde_rfc3339")]
@@ -82,6 +87,7 @@ impl From<&User> for MeResponse {
             full_name: u.full_name.clone(),
             roles: u.roles.names(),
             two_factor_enabled: u.two_factor_enabled,
+            must_change_password: u.must_change_password,
             created_at: u.created_at,
             last_login_at: u.last_login_at,
         }

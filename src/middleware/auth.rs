@@ -12,9 +12,15 @@ use crate::models::Role;
 use crate::principal::Principal;
 use crate::state::AppState;
 
-/// A caller whose access token passed double validation.
+/// A caller whose access token passed double validation (and whose account
+/// is not waiting for a forced password change).
 #[derive(Debug, Clone)]
 pub struct Authenticated(pub Principal);
+
+/// A validated caller, also while an admin reset requires a password change:
+/// only `GET /auth/me`, `POST /auth/password` and `POST /auth/logout` take it.
+#[derive(Debug, Clone)]
+pub struct MayChangePassword(pub Principal);
 
 /// A validated caller who currently holds the `admin` role.
 #[derive(Debug, Clone)]
@@ -93,7 +99,23 @@ impl FromRequest for Authenticated {
 
     fn from_request(req: &HttpRequest, _: &mut actix_web::dev::Payload) -> Self::Future {
         let fut = authenticate(req);
-        Box::pin(async move { fut.await.map(Authenticated) })
+        Box::pin(async move {
+            let principal = fut.await?;
+            if principal.must_change_password {
+                return Err(AppError::PasswordChangeRequired);
+            }
+            Ok(Authenticated(principal))
+        })
+    }
+}
+
+impl FromRequest for MayChangePassword {
+    type Error = AppError;
+    type Future = LocalBoxFuture<'static, Result<Self, AppError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut actix_web::dev::Payload) -> Self::Future {
+        let fut = authenticate(req);
+        Box::pin(async move { fut.await.map(MayChangePassword) })
     }
 }
 
@@ -105,6 +127,9 @@ impl FromRequest for Admin {
         let fut = authenticate(req);
         Box::pin(async move {
             let principal = fut.await?;
+            if principal.must_change_password {
+                return Err(AppError::PasswordChangeRequired);
+            }
             if !principal.has_role(&Role::Admin) {
                 return Err(AppError::Forbidden);
             }

@@ -11,5 +11,5 @@ pub use audit::{AuditEvent, NewAuditEvent};
 pub use key::{NewSigningKey, SigningKeyRow};
 pub use session::{NewSession, Session};
 pub use token::{NewToken, Token, TokenContext};
-pub use user::{NewUser, User, UserChanges};
+pub use user::{NewUser, PasswordChange, User, UserChanges};
 pub use values::{RevokeReason, Role, Roles, TokenKind};

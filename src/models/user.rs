@@ -40,6 +40,8 @@ pub struct User {
     pub totp_pending_secret: Option<String>,
     /// Last accepted TOTP time step (a code is accepted once).
     pub totp_last_step: Option<i64>,
+    /// Set by an admin reset: only a password change is allowed until it is made.
+    pub must_change_password: bool,
 }
 
 /// A user to insert.
@@ -59,6 +61,19 @@ pub struct NewUser {
     /// Created (UTC).
     pub created_at: NaiveDateTime,
     /// Same as created.
+    pub updated_at: NaiveDateTime,
+}
+
+/// A new password hash, and what it does to the forced-change mark (`None`
+/// leaves it as it is).
+#[derive(Debug, AsChangeset)]
+#[diesel(table_name = users)]
+pub struct PasswordChange<'a> {
+    /// The new hash.
+    pub password_hash: &'a str,
+    /// Set by an admin reset, lifted by the user's own change.
+    pub must_change_password: Option<bool>,
+    /// When changed (UTC).
     pub updated_at: NaiveDateTime,
 }
 

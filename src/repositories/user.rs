@@ -5,7 +5,7 @@ use diesel::prelude::*;
 
 use crate::db::schema::users::dsl;
 use crate::db::DbConnection;
-use crate::models::{NewUser, User, UserChanges};
+use crate::models::{NewUser, PasswordChange, User, UserChanges};
 
 /// The user with this (lowercased) email.
 pub fn find_by_email(conn: &mut DbConnection, email: &str) -> QueryResult<Option<User>> {
@@ -110,19 +110,27 @@ pub fn update_password(
     conn: &mut DbConnection,
     id: i64,
     expected: &str,
-    password_hash: &str,
-    now: NaiveDateTime,
+    change: &PasswordChange<'_>,
 ) -> QueryResult<usize> {
     diesel::update(
         dsl::users
             .filter(dsl::id.eq(id))
             .filter(dsl::password_hash.eq(expected)),
     )
-    .set((
-        dsl::password_hash.eq(password_hash),
-        dsl::updated_at.eq(now),
-    ))
+    .set(change)
     .execute(conn)
+}
+
+/// Sets a password whatever the current one (an admin reset); 1 when the
+/// user exists.
+pub fn set_password(
+    conn: &mut DbConnection,
+    id: i64,
+    change: &PasswordChange<'_>,
+) -> QueryResult<usize> {
+    diesel::update(dsl::users.find(id))
+        .set(change)
+        .execute(conn)
 }
 
 /// A user's id with its sealed TOTP secrets (active, pending).

@@ -5,4 +5,5 @@ pub mod hashing;
 pub mod jwt;
 pub mod key_material;
 pub mod password;
+pub mod password_policy;
 pub mod totp;

@@ -6,20 +6,23 @@ use serde_json::json;
 use super::audit::{self, event};
 use super::lockout::PasswordCheck;
 use super::revocation::{self, Revocations};
+use super::user::enforce_policy;
 use super::{cpu, ClientMeta};
 use crate::db::Db;
 use crate::dto::auth::ChangePasswordRequest;
 use crate::errors::{AppError, AppResult};
-use crate::models::RevokeReason;
+use crate::models::{PasswordChange, RevokeReason};
 use crate::principal::Principal;
 use crate::repositories::user as user_repo;
 use crate::security::password;
+use crate::security::password_policy::PasswordPolicy;
 
 /// Account self-service.
 #[derive(Clone)]
 pub struct AccountService {
     db: Db,
     bcrypt_cost: u32,
+    policy: PasswordPolicy,
     passwords: PasswordCheck,
     revocations: Revocations,
 }
@@ -28,13 +31,14 @@ impl AccountService {
     /// Builds the service; new passwords are hashed at `bcrypt_cost`.
     pub fn new(
         db: Db,
-        bcrypt_cost: u32,
+        (bcrypt_cost, policy): (u32, PasswordPolicy),
         passwords: PasswordCheck,
         revocations: Revocations,
     ) -> Self {
         Self {
             db,
             bcrypt_cost,
+            policy,
             passwords,
             revocations,
         }
@@ -48,6 +52,8 @@ impl AccountService {
         req: ChangePasswordRequest,
         client: ClientMeta,
     ) -> AppResult<()> {
+        let field = "new_password";
+        enforce_policy(&self.policy, field, &req.new_password, &principal.email, "")?;
         // A wrong current password counts towards the lockout, like a login.
         let current = req.current_password;
         let who = principal.clone();
@@ -62,7 +68,12 @@ impl AccountService {
                 let (uid, keep) = (principal.user_id, Some(principal.session_id));
                 // The hash checked must still be the stored one: a change
                 // committed meanwhile makes the current password stale.
-                if user_repo::update_password(c, uid, &old_hash, &new_hash, now)? == 0 {
+                let change = PasswordChange {
+                    password_hash: &new_hash,
+                    must_change_password: Some(false),
+                    updated_at: now,
+                };
+                if user_repo::update_password(c, uid, &old_hash, &change)? == 0 {
                     return Err(AppError::InvalidCredentials);
                 }
                 let why = RevokeReason::PasswordChange;

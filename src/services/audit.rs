@@ -55,6 +55,8 @@ pub mod event {
     pub const ACCOUNT_UNLOCKED: &str = "account_unlocked";
     /// An admin edited an account.
     pub const USER_UPDATED: &str = "user_updated";
+    /// An admin set a (temporary) password.
+    pub const PASSWORD_RESET: &str = "password_reset";
     /// The user replaced their recovery codes.
     pub const RECOVERY_CODES_REGENERATED: &str = "recovery_codes_regenerated";
 }

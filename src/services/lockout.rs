@@ -15,7 +15,7 @@ use super::{cpu, ClientMeta};
 use crate::db::{write_transaction, Db, DbConnection};
 use crate::errors::{AppError, AppResult};
 use crate::repositories::user as user_repo;
-use crate::security::password::{self, MAX_PASSWORD_BYTES};
+use crate::security::password;
 use crate::util;
 
 /// Brute-force settings.
@@ -135,9 +135,8 @@ impl PasswordCheck {
                 Ok((attempt, user.password_hash))
             })
             .await?;
-        let fits = candidate.len() <= MAX_PASSWORD_BYTES;
         let checked = stored.clone();
-        let matches = cpu(move || password::verify(&candidate, &checked)).await? && fits;
+        let matches = cpu(move || password::verify(&candidate, &checked)).await?;
         self.db
             .run(move |c| {
                 write_transaction(c, |c| {

@@ -15,11 +15,11 @@ use super::{cpu, cpu_saturated, normalize_email, ClientMeta};
 use crate::db::{write_transaction, Db, DbConnection};
 use crate::dto::auth::LoginRequest;
 use crate::errors::{AppError, AppResult};
-use crate::models::{NewToken, TokenKind, User};
+use crate::models::{NewToken, PasswordChange, TokenKind, User};
 use crate::realtime::EventPublisher;
 use crate::repositories::{token as token_repo, user as user_repo};
 use crate::security::hashing::{opaque_token, token_hash};
-use crate::security::password::{self, MAX_PASSWORD_BYTES};
+use crate::security::password;
 use crate::util;
 
 /// What a correct password leads to.
@@ -72,11 +72,11 @@ impl LoginService {
         }
     }
 
-    /// Redoes `user`'s hash at the configured cost when it was made at
-    /// another, in the background (the login does not wait for it).
+    /// Redoes `user`'s hash when it was made at another cost or by an earlier
+    /// scheme, in the background (the login does not wait for it).
     fn rehash_if_needed(&self, user: &User, password: String) {
         let cost = self.bcrypt_cost;
-        if password::cost_of(&user.password_hash) == Some(cost) {
+        if !password::needs_rehash(&user.password_hash, cost) {
             return;
         }
         let (db, uid, old) = (self.db.clone(), user.id, user.password_hash.clone());
@@ -87,7 +87,14 @@ impl LoginService {
             let now = util::now();
             // Only if the password was not changed meanwhile.
             let redone = db
-                .run(move |c| Ok(user_repo::update_password(c, uid, &old, &new, now)?))
+                .run(move |c| {
+                    let change = PasswordChange {
+                        password_hash: &new,
+                        must_change_password: None,
+                        updated_at: now,
+                    };
+                    Ok(user_repo::update_password(c, uid, &old, &change)?)
+                })
                 .await;
             if let Err(e) = redone {
                 tracing::warn!(error = %e, "could not rehash a password at the new cost");
@@ -123,8 +130,6 @@ impl LoginService {
             .db
             .run(move |c| Ok(user_repo::find_by_email(c, &lookup)?))
             .await?;
-        // bcrypt reads 72 bytes; a longer password can never be the stored one.
-        let fits = req.password.len() <= MAX_PASSWORD_BYTES;
         let candidate = req.password;
         // A saturated instance turns logins away before they count an attempt.
         if let Some(busy) = cpu_saturated() {
@@ -151,7 +156,7 @@ impl LoginService {
         };
         let hash = user.password_hash.clone();
         let checked = candidate.clone();
-        let matches = cpu(move || password::verify(&checked, &hash)).await? && fits;
+        let matches = cpu(move || password::verify(&checked, &hash)).await?;
         if !matches {
             return Err(self.record_failure(user, attempt, client).await);
         }

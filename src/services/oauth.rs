@@ -8,7 +8,7 @@ use super::revocation::{self, Revocations};
 use super::validation::{check_access, TokenValidator};
 use super::ClientMeta;
 use crate::db::Db;
-use crate::dto::oauth::IntrospectionResponse;
+use crate::dto::oauth::{IntrospectionResponse, ServerMetadata};
 use crate::errors::{AppError, AppResult};
 use crate::models::{RevokeReason, Role, TokenContext, TokenKind};
 use crate::principal::Principal;
@@ -22,15 +22,39 @@ pub struct OAuthService {
     db: Db,
     validator: TokenValidator,
     revocations: Revocations,
+    /// The external base URL, without a trailing slash.
+    public_url: std::sync::Arc<str>,
 }
 
 impl OAuthService {
-    /// Builds the service.
-    pub fn new(db: Db, validator: TokenValidator, revocations: Revocations) -> Self {
+    /// Builds the service; metadata URLs start with `public_url`.
+    pub fn new(
+        db: Db,
+        validator: TokenValidator,
+        revocations: Revocations,
+        public_url: &str,
+    ) -> Self {
         Self {
             db,
             validator,
             revocations,
+            public_url: public_url.into(),
+        }
+    }
+
+    /// RFC 8414 metadata: where resource servers find keys, introspection and
+    /// revocation, as absolute URLs.
+    pub fn metadata(&self) -> ServerMetadata {
+        let at = |path: &str| format!("{}{path}", self.public_url);
+        ServerMetadata {
+            issuer: self.public_url.to_string(),
+            jwks_uri: at("/.well-known/jwks.json"),
+            introspection_endpoint: at("/oauth/introspect"),
+            revocation_endpoint: at("/oauth/revoke"),
+            token_endpoint_auth_methods_supported: vec!["none"],
+            introspection_endpoint_auth_methods_supported: vec!["bearer"],
+            revocation_endpoint_auth_methods_supported: vec!["none"],
+            response_types_supported: Vec::new(),
         }
     }
 
@@ -70,6 +94,8 @@ impl OAuthService {
             TokenKind::Refresh => refresh_usable(&ctx, now),
             TokenKind::Challenge | TokenKind::Ws => false,
         };
+        // A session waiting for a forced password change serves nobody else.
+        let usable = usable && !ctx.user.must_change_password;
         if !usable {
             return Ok(IntrospectionResponse::default());
         }

@@ -10,6 +10,7 @@ use crate::errors::{AppError, AppResult};
 use crate::models::{NewUser, Role, Roles, User};
 use crate::principal::Principal;
 use crate::repositories::user as user_repo;
+use crate::security::password_policy::{PasswordPolicy, MAX_LENGTH};
 use crate::security::{hashing, password};
 use crate::util;
 
@@ -18,6 +19,25 @@ use crate::util;
 pub struct UserService {
     db: Db,
     bcrypt_cost: u32,
+    policy: PasswordPolicy,
+}
+
+/// Refuses `password` for the account `email` under `policy`: 422 with the
+/// reasons under `field`.
+pub fn enforce_policy(
+    policy: &PasswordPolicy,
+    field: &str,
+    password: &str,
+    email: &str,
+    full_name: &str,
+) -> AppResult<()> {
+    let reasons = policy.check(password, email, full_name);
+    if reasons.is_empty() {
+        return Ok(());
+    }
+    let mut details = crate::errors::FieldErrors::new();
+    details.insert(field.to_string(), reasons);
+    Err(AppError::ValidationFailed(details))
 }
 
 /// A validated account to create (password already hashed).
@@ -34,9 +54,13 @@ pub struct AccountSpec {
 }
 
 impl UserService {
-    /// A service over `db` hashing at `bcrypt_cost`.
-    pub fn new(db: Db, bcrypt_cost: u32) -> Self {
-        Self { db, bcrypt_cost }
+    /// A service over `db` hashing at `bcrypt_cost`, new passwords under `policy`.
+    pub fn new(db: Db, bcrypt_cost: u32, policy: PasswordPolicy) -> Self {
+        Self {
+            db,
+            bcrypt_cost,
+            policy,
+        }
     }
 
     /// The account `id` as stored now; 404 when unknown.
@@ -54,15 +78,18 @@ impl UserService {
         req: CreateUserRequest,
         client: ClientMeta,
     ) -> AppResult<User> {
+        let email = normalize_email(&req.email);
+        let full_name = req.full_name.trim().to_string();
+        enforce_policy(&self.policy, "password", &req.password, &email, &full_name)?;
         let cost = self.bcrypt_cost;
         let plain = req.password;
         let password_hash = cpu(move || password::hash(&plain, cost))
             .await?
             .map_err(|e| AppError::internal(format!("bcrypt failed: {e}")))?;
         let spec = AccountSpec {
-            email: normalize_email(&req.email),
+            email,
             password_hash,
-            full_name: req.full_name.trim().to_string(),
+            full_name,
             roles: Roles::from_names(req.roles),
         };
         self.db
@@ -137,6 +164,7 @@ pub fn bootstrap_admin(
     email: Option<&str>,
     password_plain: Option<&str>,
     bcrypt_cost: u32,
+    policy: &PasswordPolicy,
 ) -> AppResult<Option<Bootstrapped>> {
     if user_repo::count(c)? > 0 {
         return Ok(None);
@@ -146,10 +174,15 @@ pub fn bootstrap_admin(
         Some(p) => (p.to_string(), false),
         None => (hashing::opaque_token()[..24].to_string(), true),
     };
-    if plain.len() > password::MAX_PASSWORD_BYTES || plain.chars().count() < 8 {
+    if plain.is_empty() || plain.chars().count() > MAX_LENGTH {
         return Err(AppError::internal(
-            "TOKENWARD_BOOTSTRAP_ADMIN_PASSWORD must be 8 characters to 72 bytes",
+            "TOKENWARD_BOOTSTRAP_ADMIN_PASSWORD must be 1 to 128 characters",
         ));
+    }
+    // The operator's choice: a weak one is only worth a warning.
+    let weak = policy.check(&plain, &email, "Administrator");
+    if !generated && !weak.is_empty() {
+        tracing::warn!(reasons = ?weak, "the bootstrap admin password does not meet the password policy; change it after logging in");
     }
     let password_hash = password::hash(&plain, bcrypt_cost)
         .map_err(|e| AppError::internal(format!("bcrypt failed: {e}")))?;

@@ -113,6 +113,7 @@ mod tests {
             email: "a@b.c".into(),
             roles: Roles::from_names(["user"]),
             two_factor_enabled: false,
+            must_change_password: false,
             session_id: 2,
             jti: "j".into(),
             expires_at,

@@ -11,7 +11,7 @@ async fn an_admin_creates_a_user_who_can_log_in(backend: Backend) {
     let admin = app.admin().await;
     let body = json!({
         "email": "Nurse.Joy@Example.com",
-        "password": "s3cure-pass",
+        "password": "Sturdy-Quokka-481",
         "full_name": "Joy Ñúñez 看護師",
         "roles": ["user", "ward-3"],
     });
@@ -27,11 +27,12 @@ async fn an_admin_creates_a_user_who_can_log_in(backend: Backend) {
     assert_eq!(user["two_factor_enabled"], false);
     assert!(user["id"].is_string());
     assert!(user["last_login_at"].is_null());
-    app.login_ok("nurse.joy@example.com", "s3cure-pass").await;
+    app.login_ok("nurse.joy@example.com", "Sturdy-Quokka-481")
+        .await;
     let audit = app.sql_i64("SELECT COUNT(*) AS n FROM audit_events WHERE event = 'user_created' AND details LIKE '%actor_id%'");
     assert_eq!(audit, 1);
     // Same email in another case: conflict.
-    let again = json!({ "email": "NURSE.JOY@example.com", "password": "s3cure-pass" });
+    let again = json!({ "email": "NURSE.JOY@example.com", "password": "Sturdy-Quokka-481" });
     assert_error(
         app.post_auth("/admin/users", &admin.access, Some(&again))
             .await,
@@ -40,7 +41,7 @@ async fn an_admin_creates_a_user_who_can_log_in(backend: Backend) {
     )
     .await;
     // No roles given: plain user.
-    let plain = json!({ "email": "porter@example.com", "password": "s3cure-pass" });
+    let plain = json!({ "email": "porter@example.com", "password": "Sturdy-Quokka-481" });
     let user: Value = app
         .post_auth("/admin/users", &admin.access, Some(&plain))
         .await
@@ -54,7 +55,7 @@ async fn only_admins_may_create_users(backend: Backend) {
     let app = spawn_app(backend).await;
     app.create_user("nurse@example.com", &["user"]).await;
     let nurse = app.login_ok("nurse@example.com", USER_PASSWORD).await;
-    let body = json!({ "email": "x@example.com", "password": "password-123" });
+    let body = json!({ "email": "x@example.com", "password": "Quarry-Lantern-58x" });
     assert_error(
         app.post_auth("/admin/users", &nurse.access, Some(&body))
             .await,
@@ -81,7 +82,7 @@ async fn user_fields_are_validated(backend: Backend) {
     let admin = app.admin().await;
     let cases = [
         (
-            json!({ "email": "not-an-email", "password": "password-123" }),
+            json!({ "email": "not-an-email", "password": "Quarry-Lantern-58x" }),
             "email",
         ),
         (
@@ -93,24 +94,24 @@ async fn user_fields_are_validated(backend: Backend) {
             "password",
         ),
         (
-            json!({ "email": "a@example.com", "password": "password-123", "roles": ["Admin"] }),
+            json!({ "email": "a@example.com", "password": "Quarry-Lantern-58x", "roles": ["Admin"] }),
             "roles",
         ),
         (
-            json!({ "email": "a@example.com", "password": "password-123", "roles": ["x'; DROP TABLE users; --"] }),
+            json!({ "email": "a@example.com", "password": "Quarry-Lantern-58x", "roles": ["x'; DROP TABLE users; --"] }),
             "roles",
         ),
         (
-            json!({ "email": "a@example.com", "password": "password-123", "full_name": "a\u{0}b" }),
+            json!({ "email": "a@example.com", "password": "Quarry-Lantern-58x", "full_name": "a\u{0}b" }),
             "full_name",
         ),
         (
-            json!({ "email": "a@example.com", "password": "password-123", "roles": "admin" }),
+            json!({ "email": "a@example.com", "password": "Quarry-Lantern-58x", "roles": "admin" }),
             "roles",
         ),
-        (json!({ "password": "password-123" }), "email"),
+        (json!({ "password": "Quarry-Lantern-58x" }), "email"),
         (
-            json!({ "email": "a@example.com", "password": "password-123", "is_admin": true }),
+            json!({ "email": "a@example.com", "password": "Quarry-Lantern-58x", "is_admin": true }),
             "is_admin",
         ),
     ];

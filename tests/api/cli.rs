@@ -95,7 +95,7 @@ async fn migrate_user_create_and_keys_work_from_the_command_line(backend: Backen
         &[],
     );
     assert!(!weak.status.success());
-    assert!(text(&weak).contains("at least 8"), "{}", text(&weak));
+    assert!(text(&weak).contains("at least 12"), "{}", text(&weak));
 
     let out = tokenward(&db, &["keys", "rotate"], None, &[]);
     assert!(out.status.success(), "{}", text(&out));
@@ -116,6 +116,43 @@ async fn migrate_user_create_and_keys_work_from_the_command_line(backend: Backen
         listed.lines().nth(1).unwrap().starts_with(&kid),
         "newest key signs: {kid}\n{listed}"
     );
+
+    // A reset from the shell ends the session and prints a temporary password once.
+    let out = tokenward(
+        &db,
+        &[
+            "user",
+            "reset-password",
+            "--email",
+            "Ward.Nurse@example.com",
+        ],
+        None,
+        &[],
+    );
+    assert!(out.status.success(), "{}", text(&out));
+    let said = text(&out);
+    let temporary = said
+        .lines()
+        .find_map(|l| l.strip_prefix("temporary password (shown once): "))
+        .unwrap_or_else(|| panic!("{said}"))
+        .trim()
+        .to_string();
+    assert_error(app.validate(&t.access).await, 401, "token_revoked").await;
+    let body: serde_json::Value = app
+        .login("ward.nurse@example.com", &temporary)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(body["password_change_required"], true, "{body}");
+    let unknown = tokenward(
+        &db,
+        &["user", "reset-password", "--email", "nobody@example.com"],
+        None,
+        &[],
+    );
+    assert!(!unknown.status.success());
+    assert!(text(&unknown).contains("no account"), "{}", text(&unknown));
 }
 
 async fn bad_configuration_is_refused_with_a_clear_message(backend: Backend) {

@@ -169,7 +169,7 @@ async fn hostile_strings_in_every_field_are_stored_or_refused_never_executed(bac
             .await
             .unwrap();
         assert_eq!(resp.status(), StatusCode::OK, "device name {s:?}");
-        let body = json!({ "email": "ok@example.com", "password": "password-123", "full_name": s, "roles": ["user"] });
+        let body = json!({ "email": "ok@example.com", "password": "Quarry-Lantern-58x", "full_name": s, "roles": ["user"] });
         let resp = app
             .post_auth("/admin/users", &admin.access, Some(&body))
             .await;

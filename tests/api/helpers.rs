@@ -20,7 +20,7 @@ pub enum Backend {
 
 pub const ADMIN_EMAIL: &str = "admin@example.com";
 pub const ADMIN_PASSWORD: &str = "admin-password-1";
-pub const USER_PASSWORD: &str = "user-password-1";
+pub const USER_PASSWORD: &str = "Tidal-Orchid-73";
 
 /// Generates `sqlite::name` and `postgres::name` tests from `async fn name(Backend)`.
 #[macro_export]

@@ -229,7 +229,7 @@ async fn a_hash_at_an_old_cost_is_redone_at_the_next_login(backend: Backend) {
     let at = |cost: &str| {
         format!(
             "SELECT COUNT(*) AS n FROM users WHERE email = 'nurse@example.com' \
-             AND password_hash LIKE '$2_$' || '{cost}' || '$%'"
+             AND password_hash LIKE '%$2_$' || '{cost}' || '$%'"
         )
     };
     assert_eq!(app.sql_i64(&at("04")), 1);

@@ -20,6 +20,8 @@ mod login;
 mod monitoring;
 mod observability;
 mod outage;
+mod password_policy;
+mod password_reset;
 mod refresh;
 mod sessions;
 mod standards;

@@ -358,7 +358,50 @@ async fn rfc7009_revocation_ends_tokens_and_always_answers_200(backend: Backend)
     assert_error(resp, 415, "unsupported_media_type").await;
 }
 
+async fn rfc8414_metadata_names_every_endpoint_by_absolute_url(backend: Backend) {
+    let app = spawn_app_with(backend, |s| {
+        s.public_url = "https://auth.ward.example.org/".into()
+    })
+    .await;
+    let resp = app
+        .client
+        .get(app.url("/.well-known/oauth-authorization-server"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::OK);
+    let m: Value = resp.json().await.unwrap();
+    let base = "https://auth.ward.example.org";
+    assert_eq!(m["issuer"], base);
+    assert_eq!(m["jwks_uri"], format!("{base}/.well-known/jwks.json"));
+    assert_eq!(
+        m["introspection_endpoint"],
+        format!("{base}/oauth/introspect")
+    );
+    assert_eq!(m["revocation_endpoint"], format!("{base}/oauth/revoke"));
+    for field in [
+        "token_endpoint_auth_methods_supported",
+        "introspection_endpoint_auth_methods_supported",
+        "revocation_endpoint_auth_methods_supported",
+        "response_types_supported",
+    ] {
+        assert!(m[field].is_array(), "{field}: {m}");
+    }
+    // The endpoints it names answer where it says (here, under the test's own address).
+    let jwks: Value = app
+        .client
+        .get(app.url("/.well-known/jwks.json"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(jwks["keys"].is_array());
+}
+
 backend_tests!(
+    rfc8414_metadata_names_every_endpoint_by_absolute_url,
     every_algorithm_verifies_from_the_jwks_alone,
     rotation_keeps_old_tokens_and_retirement_ends_them,
     forged_headers_and_algorithm_confusion_are_token_invalid,

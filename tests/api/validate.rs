@@ -278,11 +278,11 @@ async fn disabling_a_user_or_dropping_a_role_takes_effect_at_once(backend: Backe
     let t = app
         .login_ok("second-admin@example.com", USER_PASSWORD)
         .await;
-    let body = json!({ "email": "x@example.com", "password": "password-123" });
+    let body = json!({ "email": "x@example.com", "password": "Quarry-Lantern-58x" });
     let resp = app.post_auth("/admin/users", &t.access, Some(&body)).await;
     assert_eq!(resp.status(), StatusCode::CREATED);
     app.sql("UPDATE users SET roles = 'user' WHERE email = 'second-admin@example.com'");
-    let body = json!({ "email": "y@example.com", "password": "password-123" });
+    let body = json!({ "email": "y@example.com", "password": "Quarry-Lantern-58x" });
     assert_error(
         app.post_auth("/admin/users", &t.access, Some(&body)).await,
         403,

@@ -2,8 +2,11 @@
 
 use actix_web::{web, HttpResponse};
 
+use crate::controllers::no_store;
 use crate::controllers::parse_id;
-use crate::dto::admin::{UpdateUserRequest, UserListQuery};
+use crate::dto::admin::{
+    ResetPasswordRequest, TemporaryPasswordResponse, UpdateUserRequest, UserListQuery,
+};
 use crate::dto::user::{CreateUserRequest, UserResponse};
 use crate::errors::AppResult;
 use crate::middleware::auth::Admin;
@@ -55,6 +58,25 @@ pub async fn update_user(
     let id = parse_id(&id)?;
     let user = state.admin.update_user(actor, id, body, client).await?;
     Ok(HttpResponse::Ok().json(UserResponse::from(&user)))
+}
+
+/// `POST /admin/users/{id}/password`
+pub async fn reset_password(
+    Admin(actor): Admin,
+    state: web::Data<AppState>,
+    Client(client): Client,
+    id: web::Path<String>,
+    ApiJson(body): ApiJson<ResetPasswordRequest>,
+) -> AppResult<HttpResponse> {
+    let id = parse_id(&id)?;
+    let generated = state
+        .admin
+        .reset_password(actor, id, body.password, client)
+        .await?;
+    Ok(match generated {
+        Some(temporary_password) => no_store(&TemporaryPasswordResponse { temporary_password }),
+        None => HttpResponse::NoContent().finish(),
+    })
 }
 
 /// `POST /admin/users/{id}/unlock`
