@@ -20,6 +20,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(resource("/auth/password").route(web::post().to(auth::change_password)))
         .service(resource("/auth/sessions").route(web::get().to(sessions::list_sessions)))
         .service(resource("/auth/sessions/{id}").route(web::delete().to(sessions::delete_session)))
+        .service(resource("/auth/devices").route(web::get().to(sessions::list_devices)))
+        .service(resource("/auth/devices/{id}").route(web::delete().to(sessions::delete_device)))
         .service(resource("/auth/2fa/setup").route(web::post().to(two_factor::setup)))
         .service(resource("/auth/2fa/enable").route(web::post().to(two_factor::enable)))
         .service(resource("/auth/2fa/disable").route(web::post().to(two_factor::disable)))

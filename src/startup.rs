@@ -24,6 +24,7 @@ use crate::security::{hashing, password};
 use crate::services::account::AccountService;
 use crate::services::admin::{AdminService, PasswordSettings};
 use crate::services::cleanup::{CleanupPolicy, CleanupService};
+use crate::services::devices::DeviceService;
 use crate::services::health::HealthService;
 use crate::services::issuance::{Lifetimes, TokenIssuer};
 use crate::services::keys::{self, KeyStore};
@@ -235,6 +236,11 @@ impl Application {
             },
         );
         let passwords = PasswordCheck::new(db.clone(), lockout);
+        let devices = DeviceService::new(
+            db.clone(),
+            revocations.clone(),
+            settings.remember_device_days,
+        );
         let state = AppState {
             login: LoginService::new(
                 db.clone(),
@@ -242,6 +248,7 @@ impl Application {
                 lockout,
                 (dummy_hash, settings.bcrypt_cost),
                 events.clone(),
+                devices.clone(),
             ),
             refresh: RefreshService::new(db.clone(), issuer.clone(), revocations.clone()),
             account: AccountService::new(
@@ -266,7 +273,7 @@ impl Application {
                 codes,
                 lockout,
                 events,
-                revocations.clone(),
+                (revocations.clone(), devices.clone()),
             ),
             login_limiter: LoginRateLimiter::new(settings.login_rate_limit)
                 .with_redis(redis.clone()),
@@ -279,6 +286,7 @@ impl Application {
                 },
             ),
             health: HealthService::new(db.clone(), redis),
+            devices,
             validator,
             issuer,
             trusted_proxies: settings.trusted_proxies.clone(),

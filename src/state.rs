@@ -4,6 +4,7 @@ use ipnet::IpNet;
 
 use crate::services::account::AccountService;
 use crate::services::admin::AdminService;
+use crate::services::devices::DeviceService;
 use crate::services::health::HealthService;
 use crate::services::issuance::TokenIssuer;
 use crate::services::login::LoginService;
@@ -48,6 +49,8 @@ pub struct AppState {
     pub admin: AdminService,
     /// Readiness.
     pub health: HealthService,
+    /// Remembered devices.
+    pub devices: DeviceService,
     /// Proxies whose `X-Forwarded-For` is believed.
     pub trusted_proxies: Vec<IpNet>,
     /// WebSocket tickets, connections and admin notifications.

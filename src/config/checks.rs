@@ -50,6 +50,9 @@ impl Settings {
         if !(8..=128).contains(&self.password_min_length) {
             return Err("TOKENWARD_PASSWORD_MIN_LENGTH must be between 8 and 128".into());
         }
+        if self.remember_device_days > 365 {
+            return Err("TOKENWARD_REMEMBER_DEVICE_DAYS must be between 0 and 365".into());
+        }
         if self.password_min_score > 4 {
             return Err("TOKENWARD_PASSWORD_MIN_SCORE must be between 0 and 4".into());
         }

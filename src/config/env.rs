@@ -120,6 +120,10 @@ impl Settings {
             &mut self.password_min_length,
         )?;
         parse_env("TOKENWARD_PASSWORD_MIN_SCORE", &mut self.password_min_score)?;
+        parse_env(
+            "TOKENWARD_REMEMBER_DEVICE_DAYS",
+            &mut self.remember_device_days,
+        )?;
         parse_env("TOKENWARD_LOCKOUT_THRESHOLD", &mut self.lockout_threshold)?;
         parse_env("TOKENWARD_LOCKOUT_SECONDS", &mut self.lockout_seconds)?;
         parse_env("TOKENWARD_LOGIN_RATE_LIMIT", &mut self.login_rate_limit)?;

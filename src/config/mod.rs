@@ -115,6 +115,8 @@ pub struct Settings {
     pub audit_retention_days: i64,
     /// bcrypt cost for new password hashes.
     pub bcrypt_cost: u32,
+    /// Days a device is remembered after a second factor; 0 turns it off.
+    pub remember_device_days: u32,
     /// Fewest characters a new password may have.
     pub password_min_length: usize,
     /// Lowest strength estimate (zxcvbn score 0-4) a new password may have.
@@ -180,6 +182,7 @@ impl Default for Settings {
             token_retention_hours: 24,
             audit_retention_days: 90,
             bcrypt_cost: 12,
+            remember_device_days: 30,
             password_min_length: 12,
             password_min_score: 3,
             lockout_threshold: 5,

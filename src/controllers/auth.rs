@@ -1,6 +1,6 @@
 //! `/auth/*`: login, validate, me, refresh, logout, logout-all, password.
 
-use actix_web::{web, HttpResponse};
+use actix_web::{web, HttpRequest, HttpResponse};
 
 use super::cookies::{self, set_token_cookies, CookieTokens};
 use super::no_store;
@@ -20,11 +20,12 @@ use crate::state::AppState;
 /// The contract's token response, never cached; in cookie mode without the
 /// tokens, which then travel only in HttpOnly cookies a script cannot read.
 pub fn token_response(issued: Issued, cookie_mode: bool) -> HttpResponse {
-    let (access, refresh) = match cookie_mode {
-        true => (None, None),
+    let (access, refresh, device) = match cookie_mode {
+        true => (None, None, None),
         false => (
             Some(issued.pair.access_token),
             Some(issued.pair.refresh_token),
+            issued.device_token,
         ),
     };
     no_store(&TokenResponse {
@@ -34,6 +35,7 @@ pub fn token_response(issued: Issued, cookie_mode: bool) -> HttpResponse {
         refresh_token: refresh,
         refresh_expires_in: issued.pair.refresh_expires_in,
         session_id: issued.session_id,
+        device_token: device,
         password_change_required: issued.user.must_change_password,
         user: UserResponse::from(&issued.user),
     })
@@ -54,19 +56,30 @@ pub fn token_response_for(issued: Issued, cookie: bool, state: &AppState) -> Htt
         refresh: &refresh,
         refresh_ttl: issued.pair.refresh_expires_in,
     };
+    let device = issued.device_token.clone();
     let mut resp = token_response(issued, true);
     set_token_cookies(&mut resp, &tokens, state.cookie_secure);
+    if let Some(device) = device {
+        let ttl = state.devices.ttl_secs();
+        cookies::set_device_cookie(&mut resp, &device, ttl, state.cookie_secure);
+    }
     resp
 }
 
 /// `POST /auth/login`
 pub async fn login(
     _: LoginRateLimit,
+    req: HttpRequest,
     state: web::Data<AppState>,
     Client(client): Client,
-    ApiJson(body): ApiJson<LoginRequest>,
+    ApiJson(mut body): ApiJson<LoginRequest>,
 ) -> AppResult<HttpResponse> {
     let cookie = body.cookie;
+    if body.device_token.is_none() {
+        body.device_token = req
+            .cookie(cookies::DEVICE_COOKIE)
+            .map(|c| c.value().to_string());
+    }
     match state.login.login(body, client).await? {
         LoginOutcome::Tokens(issued) => Ok(token_response_for(*issued, cookie, &state)),
         LoginOutcome::TwoFactor {
@@ -91,7 +104,12 @@ pub async fn verify_two_factor(
     let cookie = body.cookie;
     let issued = state
         .challenge
-        .verify(body.challenge_token, body.code, client)
+        .verify(
+            body.challenge_token,
+            body.code,
+            body.remember_device,
+            client,
+        )
         .await?;
     Ok(token_response_for(issued, cookie, &state))
 }

@@ -48,6 +48,16 @@ pub fn set_token_cookies(resp: &mut HttpResponse, tokens: &CookieTokens<'_>, sec
     }
 }
 
+/// Name of the remember-this-device cookie (cookie mode).
+pub const DEVICE_COOKIE: &str = "device_token";
+
+/// Adds `device_token` (Path=/auth: only login reads it) for `ttl` seconds.
+pub fn set_device_cookie(resp: &mut HttpResponse, token: &str, ttl: i64, secure: bool) {
+    if let Err(e) = resp.add_cookie(&cookie(DEVICE_COOKIE, token, "/auth", ttl, secure)) {
+        tracing::warn!(error = %e, "could not set the device cookie");
+    }
+}
+
 /// Tells the browser to drop both token cookies (same names and paths, empty,
 /// already expired): sent by logout and logout-all, whose tokens are revoked.
 pub fn clear_token_cookies(resp: &mut HttpResponse, secure: bool) {

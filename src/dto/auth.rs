@@ -28,6 +28,13 @@ pub struct LoginRequest {
         custom(function = "super::validate::no_nul")
     )]
     pub device_name: Option<String>,
+    /// A remember-this-device token from an earlier verify-2fa (the
+    /// `device_token` cookie is read when this is absent).
+    #[validate(
+        length(max = 256, message = "must be at most 256 characters"),
+        custom(function = "super::validate::no_nul")
+    )]
+    pub device_token: Option<String>,
     /// Also set HttpOnly cookies.
     #[serde(default)]
     pub cookie: bool,
@@ -79,6 +86,10 @@ pub struct TokenResponse {
     pub session_id: i64,
     /// The user.
     pub user: UserResponse,
+    /// A new remember-this-device token (verify-2fa with `remember_device`;
+    /// left out in cookie mode, where it is the `device_token` cookie).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub device_token: Option<String>,
     /// Present (true) after an admin reset: this session may only change the
     /// password (`GET /auth/me`, `POST /auth/password`, `POST /auth/logout`).
     #[serde(skip_serializing_if = "std::ops::Not::not")]

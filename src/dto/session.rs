@@ -3,7 +3,7 @@
 use chrono::NaiveDateTime;
 use serde::Serialize;
 
-use crate::models::Session;
+use crate::models::{Session, Token};
 use crate::util::{id_string, serde_rfc3339};
 
 /// One entry of `GET /auth/sessions`.
@@ -48,6 +48,44 @@ impl SessionResponse {
             user_agent: s.user_agent.clone(),
             device_name: s.device_name.clone(),
             current: current.map(|c| c == s.id),
+        }
+    }
+}
+
+/// One entry of `GET /auth/devices`: a remembered device.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct DeviceResponse {
+    /// Device id (for `DELETE /auth/devices/{id}`).
+    #[schema(value_type = String)]
+    #[serde(with = "id_string")]
+    pub id: i64,
+    /// When it was remembered.
+    #[schema(value_type = String, format = DateTime)]
+    #[serde(with = "serde_rfc3339")]
+    pub created_at: NaiveDateTime,
+    /// When it stops being remembered.
+    #[schema(value_type = String, format = DateTime)]
+    #[serde(with = "serde_rfc3339")]
+    pub expires_at: NaiveDateTime,
+    /// Its last login.
+    #[schema(value_type = Option<String>, format = DateTime)]
+    #[serde(with = "serde_rfc3339::option")]
+    pub last_used_at: Option<NaiveDateTime>,
+    /// IP it was remembered from.
+    pub ip_address: Option<String>,
+    /// User agent it was remembered from.
+    pub user_agent: Option<String>,
+}
+
+impl From<&Token> for DeviceResponse {
+    fn from(t: &Token) -> Self {
+        Self {
+            id: t.id,
+            created_at: t.created_at,
+            expires_at: t.expires_at,
+            last_used_at: t.last_used_at,
+            ip_address: t.ip_address.clone(),
+            user_agent: t.user_agent.clone(),
         }
     }
 }

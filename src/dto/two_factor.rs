@@ -34,6 +34,10 @@ pub struct VerifyTwoFactorRequest {
     /// Also set HttpOnly cookies.
     #[serde(default)]
     pub cookie: bool,
+    /// Remember this device: later logins with the right password skip the
+    /// second factor (answers `device_token`).
+    #[serde(default)]
+    pub remember_device: bool,
 }
 
 /// `POST /auth/2fa/setup` answer.

@@ -67,6 +67,8 @@ pub enum TokenKind {
     Challenge,
     /// An opaque single-use WebSocket ticket.
     Ws,
+    /// An opaque remember-this-device token (skips the second factor).
+    Device,
 }
 
 impl TokenKind {
@@ -77,14 +79,21 @@ impl TokenKind {
             Self::Refresh => "refresh",
             Self::Challenge => "challenge",
             Self::Ws => "ws",
+            Self::Device => "device",
         }
     }
 
     /// The kind a stored word names.
     pub fn from_text(text: &str) -> Option<Self> {
-        [Self::Access, Self::Refresh, Self::Challenge, Self::Ws]
-            .into_iter()
-            .find(|k| k.as_str() == text)
+        [
+            Self::Access,
+            Self::Refresh,
+            Self::Challenge,
+            Self::Ws,
+            Self::Device,
+        ]
+        .into_iter()
+        .find(|k| k.as_str() == text)
     }
 }
 
@@ -114,12 +123,16 @@ pub enum RevokeReason {
     Used,
     /// A login challenge took too many wrong codes.
     Attempts,
+    /// A remembered device was deleted by its user, or pushed out by newer ones.
+    Forgotten,
+    /// The second factor was turned off or reset (remembered devices go).
+    TwoFactorOff,
     /// A word written by hand in SQL; kept as it is.
     Other(String),
 }
 
 impl RevokeReason {
-    const KNOWN: [Self; 10] = [
+    const KNOWN: [Self; 12] = [
         Self::Rotated,
         Self::Logout,
         Self::LogoutAll,
@@ -130,6 +143,8 @@ impl RevokeReason {
         Self::Rfc7009,
         Self::Used,
         Self::Attempts,
+        Self::Forgotten,
+        Self::TwoFactorOff,
     ];
 
     /// The stored word (also the metric label).
@@ -145,6 +160,8 @@ impl RevokeReason {
             Self::Rfc7009 => "rfc7009",
             Self::Used => "used",
             Self::Attempts => "attempts",
+            Self::Forgotten => "forgotten",
+            Self::TwoFactorOff => "two_factor_off",
             Self::Other(word) => word,
         }
     }
@@ -257,6 +274,7 @@ mod tests {
             TokenKind::Refresh,
             TokenKind::Challenge,
             TokenKind::Ws,
+            TokenKind::Device,
         ] {
             assert_eq!(TokenKind::from_text(k.as_str()), Some(k));
         }

@@ -8,7 +8,7 @@ use diesel::sql_types::Bool;
 
 use crate::db::schema::{sessions, tokens, tokens::dsl, users};
 use crate::db::{DbConnection, QueryBackend as Backend};
-use crate::models::{NewToken, RevokeReason, Session, Token, TokenContext, User};
+use crate::models::{NewToken, RevokeReason, Session, Token, TokenContext, TokenKind, User};
 
 /// Inserts one token row.
 pub fn insert(conn: &mut DbConnection, token: &NewToken) -> QueryResult<usize> {
@@ -77,13 +77,16 @@ pub enum TokenScope {
     One(i64),
     /// Every unexpired token of a session.
     Session(i64),
-    /// Every unexpired token of a user, but those of session `keep`.
+    /// Every unexpired token of a user, but those of session `keep` and the
+    /// remembered devices (which outlive sessions).
     User {
         /// The owner.
         user_id: i64,
         /// A session whose tokens stay.
         keep: Option<i64>,
     },
+    /// Every unexpired remembered-device token of a user.
+    Devices(i64),
 }
 
 type TokenFilter = Box<dyn BoxableExpression<tokens::table, Backend, SqlType = Bool>>;
@@ -97,8 +100,17 @@ fn scope_filter(scope: TokenScope, now: NaiveDateTime) -> TokenFilter {
                 .eq(sid)
                 .and(dsl::expires_at.gt(now)),
         ),
+        TokenScope::Devices(user_id) => Box::new(
+            dsl::user_id
+                .eq(user_id)
+                .and(dsl::token_type.eq(TokenKind::Device))
+                .and(dsl::expires_at.gt(now)),
+        ),
         TokenScope::User { user_id, keep } => {
-            let live = dsl::user_id.eq(user_id).and(dsl::expires_at.gt(now));
+            let live = dsl::user_id
+                .eq(user_id)
+                .and(dsl::expires_at.gt(now))
+                .and(dsl::token_type.ne(TokenKind::Device));
             match keep {
                 None => Box::new(live),
                 Some(sid) => Box::new(
@@ -183,4 +195,27 @@ pub fn find_by_jti(conn: &mut DbConnection, jti: &str) -> QueryResult<Option<Tok
         .select(Token::as_select())
         .first(conn)
         .optional()
+}
+
+/// A user's live remembered devices, newest first.
+pub fn list_devices(
+    conn: &mut DbConnection,
+    user_id: i64,
+    now: NaiveDateTime,
+) -> QueryResult<Vec<Token>> {
+    dsl::tokens
+        .filter(dsl::user_id.eq(user_id))
+        .filter(dsl::token_type.eq(TokenKind::Device))
+        .filter(dsl::revoked.eq(false))
+        .filter(dsl::expires_at.gt(now))
+        .order((dsl::created_at.desc(), dsl::id.desc()))
+        .select(Token::as_select())
+        .load(conn)
+}
+
+/// Marks a token used now (a remembered device at login).
+pub fn mark_used(conn: &mut DbConnection, id: i64, now: NaiveDateTime) -> QueryResult<usize> {
+    diesel::update(dsl::tokens.find(id))
+        .set(dsl::last_used_at.eq(Some(now)))
+        .execute(conn)
 }

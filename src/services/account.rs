@@ -77,7 +77,8 @@ impl AccountService {
                     return Err(AppError::InvalidCredentials);
                 }
                 let why = RevokeReason::PasswordChange;
-                let ended = revocation::end_user_sessions(c, uid, keep, why, now)?;
+                let ended = revocation::end_user_sessions(c, uid, keep, why.clone(), now)?
+                    .and(revocation::end_devices(c, uid, why, now)?);
                 let details = json!(ended.counts());
                 let who = Some(&principal);
                 audit::record(c, event::PASSWORD_CHANGED, who, &client, details, now)?;

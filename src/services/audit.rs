@@ -57,6 +57,10 @@ pub mod event {
     pub const USER_UPDATED: &str = "user_updated";
     /// An admin set a (temporary) password.
     pub const PASSWORD_RESET: &str = "password_reset";
+    /// A device was remembered at verify-2fa.
+    pub const DEVICE_REMEMBERED: &str = "device_remembered";
+    /// A remembered device was deleted by its user.
+    pub const DEVICE_REVOKED: &str = "device_revoked";
     /// The user replaced their recovery codes.
     pub const RECOVERY_CODES_REGENERATED: &str = "recovery_codes_regenerated";
 }

@@ -8,6 +8,7 @@ use chrono::Duration;
 use serde_json::json;
 
 use super::audit::{self, event};
+use super::devices::DeviceService;
 use super::issuance::TokenIssuer;
 use super::lockout::{Attempt, Lockout};
 use super::session::{self, Issued};
@@ -47,6 +48,8 @@ pub struct LoginService {
     lockout: Lockout,
     /// Verified against when the email is unknown, so both cost the same.
     dummy_hash: Arc<String>,
+    /// Remembered devices, which skip the second factor.
+    devices: DeviceService,
     /// The cost new hashes get; an account's hash at another cost is redone
     /// at its next login, so known and unknown emails keep costing the same.
     bcrypt_cost: u32,
@@ -61,12 +64,14 @@ impl LoginService {
         lockout: Lockout,
         (dummy_hash, bcrypt_cost): (String, u32),
         events: EventPublisher,
+        devices: DeviceService,
     ) -> Self {
         Self {
             db,
             issuer,
             lockout,
             dummy_hash: Arc::new(dummy_hash),
+            devices,
             bcrypt_cost,
             events,
         }
@@ -108,6 +113,9 @@ impl LoginService {
     pub async fn login(&self, req: LoginRequest, client: ClientMeta) -> AppResult<LoginOutcome> {
         let outcome = self.password_login(req, client).await;
         match &outcome {
+            Ok(LoginOutcome::Tokens(issued)) if issued.remembered_device => {
+                crate::metrics::login("remembered_device")
+            }
             Ok(LoginOutcome::Tokens(_)) => crate::metrics::login("success"),
             Ok(LoginOutcome::TwoFactor { .. }) => crate::metrics::login("two_factor_required"),
             Err(AppError::AccountLocked { .. }) => crate::metrics::login("locked"),
@@ -169,32 +177,35 @@ impl LoginService {
                 .await?;
             return Err(AppError::AccountDisabled);
         }
-        if user.two_factor_enabled {
-            return self
-                .db
-                .run(move |c| {
-                    write_transaction(c, |c| {
-                        lockout.succeeded(c, attempt, uid)?;
-                        issue_challenge(c, &user, &client)
-                    })
-                })
-                .await;
-        }
         let issuer = self.issuer.clone();
+        let devices = self.devices.clone();
         let device = req.device_name.filter(|d| !d.trim().is_empty());
+        let remembered = req.device_token.unwrap_or_default();
         let (ip, agent) = (client.ip.clone(), client.user_agent.clone());
-        let issued = self
+        let outcome = self
             .db
             .run(move |c| {
                 write_transaction(c, |c| {
                     lockout.succeeded(c, attempt, uid)?;
-                    session::start(c, &issuer, user, device, &client)
+                    // A device remembered at an earlier second factor skips it.
+                    let skip = user.two_factor_enabled
+                        && devices
+                            .recognize(c, uid, remembered.trim(), util::now())?
+                            .is_some();
+                    if user.two_factor_enabled && !skip {
+                        return issue_challenge(c, &user, &client);
+                    }
+                    let issued = session::start(c, &issuer, user, device, &client, skip)?;
+                    Ok(LoginOutcome::Tokens(Box::new(issued)))
                 })
             })
             .await?;
+        let LoginOutcome::Tokens(issued) = outcome else {
+            return Ok(outcome);
+        };
         self.events
             .session_created(issued.user.id, issued.session_id, ip, agent);
-        Ok(LoginOutcome::Tokens(Box::new(issued)))
+        Ok(LoginOutcome::Tokens(issued))
     }
 
     /// Audits a refused login that does not count towards the lockout.

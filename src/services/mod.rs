@@ -6,6 +6,7 @@ pub mod admin;
 pub mod audit;
 pub mod cleanup;
 pub mod cpu;
+pub mod devices;
 pub mod health;
 pub mod issuance;
 pub mod key_file;

@@ -92,7 +92,7 @@ impl OAuthService {
                 None => false,
             },
             TokenKind::Refresh => refresh_usable(&ctx, now),
-            TokenKind::Challenge | TokenKind::Ws => false,
+            TokenKind::Challenge | TokenKind::Ws | TokenKind::Device => false,
         };
         // A session waiting for a forced password change serves nobody else.
         let usable = usable && !ctx.user.must_change_password;

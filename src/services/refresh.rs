@@ -186,6 +186,8 @@ fn rotate(
         pair,
         session_id: plan.session_id,
         user: plan.user,
+        device_token: None,
+        remembered_device: false,
     };
     Ok(Outcome::Issued(Box::new(issued), rotated))
 }

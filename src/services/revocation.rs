@@ -94,6 +94,32 @@ pub fn end_user_sessions(
     })
 }
 
+/// Forgets every remembered device of a user (their next login asks for the
+/// second factor again).
+pub fn end_devices(
+    c: &mut DbConnection,
+    user_id: i64,
+    reason: RevokeReason,
+    now: NaiveDateTime,
+) -> AppResult<Ended> {
+    let tokens = token_repo::revoke(c, TokenScope::Devices(user_id), &reason, now)?;
+    Ok(Ended {
+        user_id,
+        sessions: Vec::new(),
+        tokens,
+        reason,
+    })
+}
+
+impl Ended {
+    /// This and `other` (of the same user) as one announcement, under this reason.
+    pub fn and(mut self, other: Ended) -> Ended {
+        self.sessions.extend(other.sessions);
+        self.tokens += other.tokens;
+        self
+    }
+}
+
 /// Revokes one token (its session lives on); `tokens` is 0 when it was
 /// already revoked, which decides races such as two refreshes of one token.
 pub fn end_token(
@@ -195,7 +221,11 @@ impl Revocations {
 /// validation may hold). Rotation, spent tickets and dead challenges never do.
 fn may_end_access(reason: &RevokeReason) -> bool {
     match reason {
-        RevokeReason::Rotated | RevokeReason::Used | RevokeReason::Attempts => false,
+        RevokeReason::Rotated
+        | RevokeReason::Used
+        | RevokeReason::Attempts
+        | RevokeReason::Forgotten
+        | RevokeReason::TwoFactorOff => false,
         RevokeReason::Logout
         | RevokeReason::LogoutAll
         | RevokeReason::Admin

@@ -24,6 +24,10 @@ pub struct Issued {
     pub session_id: i64,
     /// The user, as stored.
     pub user: User,
+    /// A new remember-this-device token, when one was asked for.
+    pub device_token: Option<String>,
+    /// True when a remembered device stood in for the second factor.
+    pub remembered_device: bool,
 }
 
 /// Creates the session row and its first pair, and records the login. Runs
@@ -34,6 +38,7 @@ pub fn start(
     user: User,
     device_name: Option<String>,
     client: &ClientMeta,
+    remembered_device: bool,
 ) -> AppResult<Issued> {
     let now = util::now();
     let end = issuer.lifetimes().session_end(now, now);
@@ -57,7 +62,10 @@ pub fn start(
         });
     }
     let pair = issuer.issue_pair(c, &user, session.id, end, client, now)?;
-    let details = json!({ "session_id": session.id.to_string() });
+    let mut details = json!({ "session_id": session.id.to_string() });
+    if remembered_device {
+        details["remembered_device"] = json!(true);
+    }
     audit::record(c, event::LOGIN_SUCCEEDED, Some(&user), client, details, now)?;
     let user = User {
         last_login_at: Some(now),
@@ -69,6 +77,8 @@ pub fn start(
         pair,
         session_id: session.id,
         user,
+        device_token: None,
+        remembered_device,
     })
 }
 

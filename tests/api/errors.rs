@@ -252,13 +252,13 @@ async fn wrong_types_on_every_json_route_get_the_projects_words(backend: Backend
             reqwest::Method::POST,
             "/auth/login".into(),
             false,
-            &["email", "password", "device_name", "cookie"],
+            &["email", "password", "device_name", "cookie", "device_token"],
         ),
         (
             reqwest::Method::POST,
             "/auth/verify-2fa".into(),
             false,
-            &["challenge_token", "code", "cookie"],
+            &["challenge_token", "code", "cookie", "remember_device"],
         ),
         (
             reqwest::Method::POST,
@@ -301,6 +301,12 @@ async fn wrong_types_on_every_json_route_get_the_projects_words(backend: Backend
             format!("/admin/users/{uid}"),
             true,
             &["is_active", "roles", "full_name"],
+        ),
+        (
+            reqwest::Method::POST,
+            format!("/admin/users/{uid}/password"),
+            true,
+            &["password"],
         ),
         (
             reqwest::Method::POST,

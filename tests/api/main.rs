@@ -14,6 +14,7 @@ mod cli;
 mod client_ip;
 mod cluster;
 mod cookies;
+mod devices;
 mod errors;
 mod lockout;
 mod login;

@@ -11,7 +11,7 @@ use crate::totp::code_now;
 const NURSE: &str = "nurse@example.com";
 
 /// Creates a user, enrolls TOTP; returns (secret, recovery codes).
-async fn enrolled(app: &TestApp) -> (String, Vec<String>) {
+pub async fn enrolled(app: &TestApp) -> (String, Vec<String>) {
     app.create_user(NURSE, &["user"]).await;
     let t = app.login_ok(NURSE, USER_PASSWORD).await;
     let setup = app.post_auth("/auth/2fa/setup", &t.access, None).await;
@@ -44,7 +44,7 @@ async fn enrolled(app: &TestApp) -> (String, Vec<String>) {
     (secret, codes)
 }
 
-async fn challenge(app: &TestApp) -> String {
+pub async fn challenge(app: &TestApp) -> String {
     let resp = app.login(NURSE, USER_PASSWORD).await;
     assert_eq!(resp.status(), StatusCode::OK);
     let body: Value = resp.json().await.unwrap();

@@ -91,7 +91,9 @@ pub fn reset_in(
     if user_repo::set_password(c, user.id, &change)? == 0 {
         return Err(AppError::NotFound);
     }
-    let ended = revocation::end_user_sessions(c, user.id, None, RevokeReason::Admin, now)?;
+    let ended = revocation::end_user_sessions(c, user.id, None, RevokeReason::Admin, now)?.and(
+        revocation::end_devices(c, user.id, RevokeReason::Admin, now)?,
+    );
     let mut details = json!(ended.counts());
     details["actor_id"] = json!(reset.actor.map(|a| a.to_string()));
     details["generated"] = json!(reset.generated);

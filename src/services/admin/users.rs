@@ -93,7 +93,8 @@ impl AdminService {
                 let why = RevokeReason::UserDisabled;
                 let mut ended = Ended::nothing(id, why.clone());
                 if changes.is_active == Some(false) {
-                    ended = revocation::end_user_sessions(c, id, None, why, now)?;
+                    ended = revocation::end_user_sessions(c, id, None, why.clone(), now)?
+                        .and(revocation::end_devices(c, id, why, now)?);
                     details["revoked_sessions"] = json!(ended.sessions.len());
                     details["revoked_tokens"] = json!(ended.tokens);
                 }

@@ -12,6 +12,7 @@ use crate::realtime::EventPublisher;
 use crate::repositories::{recovery_code as code_repo, token as token_repo};
 use crate::security::hashing::token_hash;
 use crate::services::audit::{self, event};
+use crate::services::devices::DeviceService;
 use crate::services::issuance::TokenIssuer;
 use crate::services::lockout::Lockout;
 use crate::services::revocation::{self, Ended, Revocations};
@@ -31,6 +32,7 @@ pub struct ChallengeService {
     lockout: Lockout,
     events: EventPublisher,
     revocations: Revocations,
+    devices: DeviceService,
 }
 
 enum Outcome {
@@ -46,7 +48,7 @@ impl ChallengeService {
         codes: Codes,
         lockout: Lockout,
         events: EventPublisher,
-        revocations: Revocations,
+        (revocations, devices): (Revocations, DeviceService),
     ) -> Self {
         Self {
             db,
@@ -55,6 +57,7 @@ impl ChallengeService {
             lockout,
             events,
             revocations,
+            devices,
         }
     }
 
@@ -64,6 +67,7 @@ impl ChallengeService {
         &self,
         challenge: String,
         code: String,
+        remember: bool,
         client: ClientMeta,
     ) -> AppResult<Issued> {
         let hash = token_hash(&challenge);
@@ -71,7 +75,7 @@ impl ChallengeService {
         let this = self.clone();
         let outcome = self
             .db
-            .run(move |c| write_transaction(c, |c| this.answer(c, &hash, &code, &client)))
+            .run(move |c| write_transaction(c, |c| this.answer(c, &hash, &code, remember, &client)))
             .await?;
         match outcome {
             Outcome::Issued(issued, spent) => {
@@ -94,6 +98,7 @@ impl ChallengeService {
         c: &mut DbConnection,
         hash: &str,
         code: &str,
+        remember: bool,
         client: &ClientMeta,
     ) -> AppResult<Outcome> {
         let now = util::now();
@@ -157,7 +162,20 @@ impl ChallengeService {
             details,
             now,
         )?;
-        let issued = session::start(c, &self.issuer, user, None, client)?;
+        let remember = remember && self.devices.enabled();
+        let (device_token, pushed) = match remember {
+            true => {
+                let (raw, pushed) = self.devices.remember(c, &user, client, now)?;
+                (Some(raw), Some(pushed))
+            }
+            false => (None, None),
+        };
+        let mut issued = session::start(c, &self.issuer, user, None, client, false)?;
+        issued.device_token = device_token;
+        let spent = match pushed {
+            Some(p) if p.any() => spent.and(p),
+            _ => spent,
+        };
         Ok(Outcome::Issued(Box::new(issued), spent))
     }
 }

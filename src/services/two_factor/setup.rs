@@ -7,12 +7,13 @@ use serde_json::json;
 use super::{step_i64, unix_now, Codes};
 use crate::db::{write_transaction, Db};
 use crate::errors::{AppError, AppResult};
-use crate::models::User;
+use crate::models::{RevokeReason, User};
 use crate::principal::Principal;
 use crate::repositories::{recovery_code as code_repo, user as user_repo};
 use crate::security::totp;
 use crate::services::audit::{self, event};
 use crate::services::lockout::PasswordCheck;
+use crate::services::revocation;
 use crate::services::ClientMeta;
 use crate::util;
 
@@ -150,6 +151,9 @@ impl TwoFactorService {
                     }
                     user_repo::disable_totp(c, user.id, now)?;
                     code_repo::delete_all(c, user.id)?;
+                    // Remembered devices stood in for the factor that is gone.
+                    let off = RevokeReason::TwoFactorOff;
+                    let _forgotten = revocation::end_devices(c, user.id, off, now)?;
                     let (who, done) = (Some(&user), json!({}));
                     audit::record(c, event::TWO_FACTOR_DISABLED, who, &client, done, now)
                 })
@@ -217,6 +221,9 @@ impl TwoFactorService {
                     let user = user_repo::find_by_id(c, user_id)?.ok_or(AppError::NotFound)?;
                     user_repo::disable_totp(c, user.id, now)?;
                     code_repo::delete_all(c, user.id)?;
+                    // Remembered devices stood in for the factor that is gone.
+                    let off = RevokeReason::TwoFactorOff;
+                    let _forgotten = revocation::end_devices(c, user.id, off, now)?;
                     let details = json!({
                         "actor_id": actor.user_id.to_string(),
                         "was_enabled": user.two_factor_enabled,
