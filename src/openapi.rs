@@ -7,9 +7,10 @@ use utoipa::openapi::path::{
     HttpMethod, OperationBuilder, ParameterBuilder, ParameterIn, PathItem,
 };
 use utoipa::openapi::request_body::RequestBodyBuilder;
+use utoipa::openapi::schema::{ArrayBuilder, OneOfBuilder, Schema, SchemaFormat};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityRequirement, SecurityScheme};
 use utoipa::openapi::{
-    ContentBuilder, ObjectBuilder, OpenApi as OpenApiDoc, PathsBuilder, Ref, Required,
+    ContentBuilder, ObjectBuilder, OpenApi as OpenApiDoc, PathsBuilder, Ref, RefOr, Required,
     ResponseBuilder, Type,
 };
 use utoipa::OpenApi;
@@ -90,7 +91,7 @@ fn ops() -> Vec<Op> {
         errors,
     };
     vec![
-        op(Post, "/auth/login", "auth", "Log in with email and password (tokens, or a second-factor challenge)", false, Some("LoginRequest"), (200, "Token response, or `ChallengeResponse` when 2FA is on", "TokenResponse"), &[400, 401, 403, 413, 415, 422, 423, 429, 503]),
+        op(Post, "/auth/login", "auth", "Log in with email and password (tokens, or a second-factor challenge)", false, Some("LoginRequest"), (200, "Token response, or `ChallengeResponse` when 2FA is on", "TokenResponse|ChallengeResponse"), &[400, 401, 403, 413, 415, 422, 423, 429, 503]),
         op(Post, "/auth/verify-2fa", "auth", "Answer a login challenge with a TOTP or recovery code", false, Some("VerifyTwoFactorRequest"), (200, "Token response", "TokenResponse"), &[400, 401, 403, 415, 422, 423, 429, 503]),
         op(Post, "/auth/refresh", "auth", "Rotate a refresh token (a reused one revokes its session)", false, Some("RefreshRequest"), (200, "Token response", "TokenResponse"), &[400, 401, 403, 415, 422, 503]),
         op(Get, "/auth/validate", "auth", "Double-validate the bearer token", true, None, (200, "The caller", "ValidateResponse"), AUTH_ERRORS),
@@ -98,26 +99,26 @@ fn ops() -> Vec<Op> {
         op(Post, "/auth/logout", "auth", "End the current session", true, None, (204, "Session ended", ""), AUTH_ERRORS),
         op(Post, "/auth/logout-all", "auth", "End every session of the caller", true, None, (200, "Counts", "RevokedCounts"), AUTH_ERRORS),
         op(Post, "/auth/password", "auth", "Change password; other sessions end", true, Some("ChangePasswordRequest"), (204, "Changed", ""), BODY_ERRORS),
-        op(Get, "/auth/sessions", "sessions", "The caller's live sessions", true, None, (200, "Sessions (array)", "SessionResponse"), AUTH_ERRORS),
+        op(Get, "/auth/sessions", "sessions", "The caller's live sessions", true, None, (200, "Sessions (array)", "SessionResponse[]"), AUTH_ERRORS),
         op(Delete, "/auth/sessions/{id}", "sessions", "End one of the caller's sessions", true, None, (204, "Ended", ""), &[401, 403, 404, 503]),
-        op(Get, "/auth/devices", "sessions", "The caller's remembered devices", true, None, (200, "Devices (array)", "DeviceResponse"), AUTH_ERRORS),
+        op(Get, "/auth/devices", "sessions", "The caller's remembered devices", true, None, (200, "Devices (array)", "DeviceResponse[]"), AUTH_ERRORS),
         op(Delete, "/auth/devices/{id}", "sessions", "Forget one of the caller's remembered devices", true, None, (204, "Forgotten", ""), &[401, 403, 404, 503]),
         op(Post, "/auth/2fa/setup", "two-factor", "New TOTP secret (inactive until enabled)", true, None, (200, "Enrollment data", "SetupResponse"), &[401, 403, 409, 503]),
         op(Post, "/auth/2fa/enable", "two-factor", "Enable TOTP with the password and a current code", true, Some("EnableTwoFactorRequest"), (200, "Recovery codes, shown once", "RecoveryCodesResponse"), &[400, 401, 403, 409, 415, 422, 423, 503]),
         op(Post, "/auth/2fa/disable", "two-factor", "Disable TOTP (password and code)", true, Some("DisableTwoFactorRequest"), (204, "Disabled", ""), &[400, 401, 403, 409, 415, 422, 423, 503]),
         op(Post, "/auth/2fa/recovery-codes", "two-factor", "Replace the recovery codes (password and code)", true, Some("DisableTwoFactorRequest"), (200, "New recovery codes, shown once", "RecoveryCodesResponse"), &[400, 401, 403, 409, 415, 422, 423, 503]),
         op(Post, "/admin/users", "admin", "Create an account", true, Some("CreateUserRequest"), (201, "The user", "UserResponse"), &[400, 401, 403, 409, 413, 415, 422, 503]),
-        op(Get, "/admin/users", "admin", "List accounts (?limit&offset&email), oldest first", true, None, (200, "Users (array)", "UserResponse"), &[400, 401, 403, 503]),
+        op(Get, "/admin/users", "admin", "List accounts (?limit&offset&email), oldest first", true, None, (200, "Users (array)", "UserResponse[]"), &[400, 401, 403, 503]),
         op(Get, "/admin/users/{id}", "admin", "One account", true, None, (200, "The user", "UserResponse"), ADMIN_ERRORS),
         op(Patch, "/admin/users/{id}", "admin", "Edit an account (disabling revokes every session)", true, Some("UpdateUserRequest"), (200, "The user", "UserResponse"), &[400, 401, 403, 404, 415, 422, 503]),
         op(Post, "/admin/users/{id}/unlock", "admin", "Lift a lockout", true, None, (204, "Unlocked", ""), ADMIN_ERRORS),
         op(Post, "/admin/users/{id}/password", "admin", "Reset a password (given, or generated and answered once); ends every session and requires a change at the next login", true, Some("ResetPasswordRequest"), (200, "The generated temporary password (204 when one was given)", "TemporaryPasswordResponse"), ADMIN_ERRORS),
         op(Delete, "/admin/users/{id}/2fa", "admin", "Reset a user's second factor", true, None, (204, "Reset", ""), ADMIN_ERRORS),
-        op(Get, "/admin/tokens/sessions/{user_id}", "admin", "A user's live sessions", true, None, (200, "Sessions (array)", "SessionResponse"), ADMIN_ERRORS),
+        op(Get, "/admin/tokens/sessions/{user_id}", "admin", "A user's live sessions", true, None, (200, "Sessions (array)", "SessionResponse[]"), ADMIN_ERRORS),
         op(Delete, "/admin/tokens/sessions/{user_id}", "admin", "End every session of a user", true, None, (200, "Counts", "RevokedCounts"), ADMIN_ERRORS),
         op(Post, "/admin/tokens/revoke", "admin", "Revoke one token by value or jti", true, Some("RevokeTokenRequest"), (200, "Whether it was revoked", "RevokeTokenResponse"), &[400, 401, 403, 415, 422, 503]),
         op(Get, "/admin/tokens/metrics", "admin", "Today's token and login counts", true, None, (200, "Counts", "TokenMetricsResponse"), AUTH_ERRORS),
-        op(Get, "/admin/audit", "admin", "Audit events (?user_id&event&since&limit), newest first", true, None, (200, "Events (array)", "AuditEventResponse"), &[400, 401, 403, 503]),
+        op(Get, "/admin/audit", "admin", "Audit events (?user_id&event&since&limit), newest first", true, None, (200, "Events (array)", "AuditEventResponse[]"), &[400, 401, 403, 503]),
         op(Post, "/admin/notifications", "admin", "Push a notification over WebSocket", true, Some("NotificationRequest"), (202, "Accepted", ""), &[400, 401, 403, 404, 415, 422, 503]),
         op(Get, "/.well-known/jwks.json", "standards", "Public signing keys (RFC 7517)", false, None, (200, "JWK set", "object"), &[]),
         op(Get, "/.well-known/oauth-authorization-server", "standards", "Authorization server metadata (RFC 8414)", false, None, (200, "Metadata", "ServerMetadata"), &[]),
@@ -133,15 +134,42 @@ fn ops() -> Vec<Op> {
     ]
 }
 
+/// A body by schema name: `Name`, `Name[]` (an array of them), `A|B` (one
+/// of the two shapes), or `object`.
 fn json_ref(name: &str) -> utoipa::openapi::Content {
-    if name == "object" {
-        return ContentBuilder::new()
-            .schema(Some(ObjectBuilder::new().schema_type(Type::Object)))
-            .build();
+    let schema: RefOr<Schema> = if name == "object" {
+        ObjectBuilder::new().schema_type(Type::Object).into()
+    } else if let Some(item) = name.strip_suffix("[]") {
+        ArrayBuilder::new()
+            .items(Ref::from_schema_name(item))
+            .into()
+    } else if name.contains('|') {
+        name.split('|')
+            .fold(OneOfBuilder::new(), |b, n| b.item(Ref::from_schema_name(n)))
+            .into()
+    } else {
+        Ref::from_schema_name(name).into()
+    };
+    ContentBuilder::new().schema(Some(schema)).build()
+}
+
+/// Query parameters: (name, JSON type, format or "", required).
+fn query_parameters(path: &str) -> &'static [(&'static str, Type, &'static str, bool)] {
+    match path {
+        "/admin/users" => &[
+            ("limit", Type::Integer, "", false),
+            ("offset", Type::Integer, "", false),
+            ("email", Type::String, "", false),
+        ],
+        "/admin/audit" => &[
+            ("user_id", Type::String, "", false),
+            ("event", Type::String, "", false),
+            ("since", Type::String, "date-time", false),
+            ("limit", Type::Integer, "", false),
+        ],
+        "/ws" => &[("token", Type::String, "", true)],
+        _ => &[],
     }
-    ContentBuilder::new()
-        .schema(Some(Ref::from_schema_name(name)))
-        .build()
 }
 
 fn operation(op: &Op) -> utoipa::openapi::path::Operation {
@@ -158,6 +186,23 @@ fn operation(op: &Op) -> utoipa::openapi::path::Operation {
                     .schema(Some(ObjectBuilder::new().schema_type(Type::String))),
             );
         }
+    }
+    for (name, kind, format, required) in query_parameters(op.path) {
+        let mut schema = ObjectBuilder::new().schema_type(kind.clone());
+        if !format.is_empty() {
+            schema = schema.format(Some(SchemaFormat::Custom((*format).to_string())));
+        }
+        b = b.parameter(
+            ParameterBuilder::new()
+                .name(*name)
+                .parameter_in(ParameterIn::Query)
+                .required(if *required {
+                    Required::True
+                } else {
+                    Required::False
+                })
+                .schema(Some(schema)),
+        );
     }
     if let Some(body) = op.body {
         let (ctype, name) = match body.strip_prefix("form:") {
@@ -254,6 +299,62 @@ mod tests {
             }
         }
         out
+    }
+
+    #[test]
+    fn every_allow_header_names_exactly_the_methods_served() {
+        let src = include_str!("routes.rs");
+        for piece in src.split("resource(\"").skip(1) {
+            let (path, rest) = piece.split_once('"').unwrap_or_default();
+            let allow = rest.split('"').nth(1).unwrap_or_default();
+            let served: Vec<String> = rest
+                .split("web::")
+                .skip(1)
+                .map(|m| m.split("()").next().unwrap_or_default().to_uppercase())
+                .filter(|m| ["GET", "POST", "PUT", "PATCH", "DELETE"].contains(&m.as_str()))
+                .collect();
+            assert_eq!(allow, served.join(", "), "{path}");
+        }
+    }
+
+    #[test]
+    fn lists_are_arrays_several_shapes_are_one_of_and_queries_are_declared() {
+        let doc = serde_json::to_value(document()).unwrap();
+        let ok = |path: &str, method: &str| {
+            doc["paths"][path][method]["responses"]["200"]["content"]["application/json"]["schema"]
+                .clone()
+        };
+        for path in [
+            "/admin/users",
+            "/admin/audit",
+            "/auth/sessions",
+            "/auth/devices",
+        ] {
+            assert_eq!(ok(path, "get")["type"], "array", "{path}");
+        }
+        assert_eq!(
+            ok("/admin/tokens/sessions/{user_id}", "get")["type"],
+            "array"
+        );
+        assert_eq!(
+            ok("/auth/login", "post")["oneOf"].as_array().map(Vec::len),
+            Some(2)
+        );
+        let names = |path: &str| -> Vec<String> {
+            doc["paths"][path]["get"]["parameters"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter(|p| p["in"] == "query")
+                .map(|p| p["name"].as_str().unwrap_or_default().to_string())
+                .collect()
+        };
+        assert_eq!(names("/admin/users"), ["limit", "offset", "email"]);
+        assert_eq!(
+            names("/admin/audit"),
+            ["user_id", "event", "since", "limit"]
+        );
+        assert_eq!(names("/ws"), ["token"]);
     }
 
     #[test]

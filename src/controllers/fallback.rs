@@ -8,9 +8,15 @@ pub async fn not_found() -> Result<actix_web::HttpResponse, AppError> {
     Err(AppError::NotFound)
 }
 
-/// Known path, unserved method.
-pub async fn method_not_allowed() -> Result<actix_web::HttpResponse, AppError> {
-    Err(AppError::MethodNotAllowed)
+/// Known path, unserved method: 405 with the `Allow` header RFC 9110 asks for.
+pub async fn method_not_allowed(allow: &'static str) -> actix_web::HttpResponse {
+    use actix_web::ResponseError;
+    let mut resp = AppError::MethodNotAllowed.error_response();
+    resp.headers_mut().insert(
+        actix_web::http::header::ALLOW,
+        actix_web::http::header::HeaderValue::from_static(allow),
+    );
+    resp
 }
 
 /// Bad query string.

@@ -105,15 +105,32 @@ async fn unknown_routes_and_methods_get_404_and_405(backend: Backend) {
         .await
         .unwrap();
     assert_error(resp, 404, "not_found").await;
-    let resp = app.client.get(app.url("/auth/login")).send().await.unwrap();
-    assert_error(resp, 405, "method_not_allowed").await;
-    let resp = app
-        .client
-        .delete(app.url("/auth/validate"))
-        .send()
-        .await
-        .unwrap();
-    assert_error(resp, 405, "method_not_allowed").await;
+    // Every 405 says which methods the path serves (RFC 9110).
+    let cases = [
+        (reqwest::Method::GET, "/auth/login", "POST"),
+        (reqwest::Method::DELETE, "/auth/validate", "GET"),
+        (reqwest::Method::TRACE, "/auth/me", "GET"),
+        (
+            reqwest::Method::PUT,
+            "/admin/tokens/sessions/1",
+            "GET, DELETE",
+        ),
+        (reqwest::Method::POST, "/admin/users/1", "GET, PATCH"),
+    ];
+    for (method, path, allow) in cases {
+        let resp = app
+            .client
+            .request(method, app.url(path))
+            .send()
+            .await
+            .unwrap();
+        let header = resp
+            .headers()
+            .get("allow")
+            .map(|v| v.to_str().unwrap().to_string());
+        assert_eq!(header.as_deref(), Some(allow), "{path}");
+        assert_error(resp, 405, "method_not_allowed").await;
+    }
 }
 
 async fn every_response_carries_a_request_id(backend: Backend) {
