@@ -140,6 +140,7 @@ pub struct Settings {
     /// Maximum pooled database connections.
     pub db_pool_size: u32,
     /// Seconds to wait for a connection or a database call before answering 503.
+    #[serde(rename = "db_timeout")]
     pub db_timeout_secs: u64,
     /// Largest accepted request body, bytes.
     pub max_body_bytes: usize,
@@ -244,6 +245,71 @@ impl Settings {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Every name the environment is read under, from `env.rs`.
+    fn env_names() -> Vec<String> {
+        let src = include_str!("env.rs");
+        let mut names: Vec<String> = src
+            .split('"')
+            .filter(|w| w.starts_with("TOKENWARD_") || *w == "DATABASE_URL")
+            .filter(|w| w.chars().all(|c| c.is_ascii_uppercase() || c == '_'))
+            .map(str::to_string)
+            .collect();
+        names.sort();
+        names.dedup();
+        names
+    }
+
+    #[test]
+    fn every_setting_has_one_name_in_the_environment_and_the_file() {
+        let names = env_names();
+        assert!(names.len() > 40, "{names:?}");
+        for name in &names {
+            let key = name.trim_start_matches("TOKENWARD_").to_lowercase();
+            // A known key with a wrong value says so; an unknown one says "unknown field".
+            let err = toml::from_str::<Settings>(&format!("{key} = []"))
+                .err()
+                .map(|e| e.to_string())
+                .unwrap_or_default();
+            assert!(
+                !err.contains("unknown field"),
+                "{name} has no file key {key}: {err}"
+            );
+        }
+        // Every variable README's configuration table names is one the server reads.
+        let readme = include_str!("../../README.md");
+        let table = readme
+            .split("## Configuration")
+            .nth(1)
+            .and_then(|t| t.split("\n## ").next())
+            .unwrap_or_default();
+        for row in table.lines().filter(|l| l.starts_with("| `")) {
+            let first = row.split('|').nth(1).unwrap_or_default();
+            for var in first
+                .split('`')
+                .filter(|w| w.starts_with("TOKENWARD_") || *w == "DATABASE_URL")
+            {
+                let var = match var.strip_prefix("_") {
+                    Some(_) => continue,
+                    None => var,
+                };
+                assert!(
+                    names.contains(&var.to_string()),
+                    "README names {var}, which nobody reads"
+                );
+            }
+            // `TOKENWARD_X` / `_Y` rows: the shorthand is the same prefix.
+            if let Some(short) = first.split('`').find(|w| w.starts_with('_')) {
+                let base = first.split('`').nth(1).unwrap_or_default();
+                let stem = base.rsplit_once('_').map(|(s, _)| s).unwrap_or_default();
+                let full = format!("{stem}{short}");
+                assert!(
+                    names.contains(&full),
+                    "README names {full}, which nobody reads"
+                );
+            }
+        }
+    }
 
     #[test]
     fn defaults_match_the_contract_and_validate() {
