@@ -36,12 +36,18 @@ pub enum AppError {
     /// Revoked or logged out.
     #[error("token revoked")]
     TokenRevoked,
+    /// A WebSocket ticket presented a second time (401 `token_revoked`).
+    #[error("ticket already used")]
+    TicketSpent,
     /// A rotated refresh token presented again.
     #[error("refresh token reused")]
     TokenReused,
     /// Authenticated but lacking the role.
     #[error("forbidden")]
     Forbidden,
+    /// A cookie-authenticated write without the CSRF header (403 `forbidden`).
+    #[error("csrf header missing")]
+    CsrfHeaderMissing,
     /// The account is disabled.
     #[error("account disabled")]
     AccountDisabled,
@@ -63,6 +69,9 @@ pub enum AppError {
     /// A JSON route given another content type.
     #[error("unsupported media type")]
     UnsupportedMediaType,
+    /// A form route given a body that is not a form (415 `unsupported_media_type`).
+    #[error("form body expected")]
+    FormExpected,
     /// Well-formed input with invalid fields.
     #[error("validation failed")]
     ValidationFailed(FieldErrors),
@@ -113,16 +122,16 @@ impl AppError {
             Self::TokenMissing => "token_missing",
             Self::TokenInvalid(_) => "token_invalid",
             Self::TokenExpired => "token_expired",
-            Self::TokenRevoked => "token_revoked",
+            Self::TokenRevoked | Self::TicketSpent => "token_revoked",
             Self::TokenReused => "token_reused",
-            Self::Forbidden => "forbidden",
+            Self::Forbidden | Self::CsrfHeaderMissing => "forbidden",
             Self::AccountDisabled => "account_disabled",
             Self::PasswordChangeRequired => "password_change_required",
             Self::NotFound => "not_found",
             Self::MethodNotAllowed => "method_not_allowed",
             Self::Conflict(_) => "conflict",
             Self::PayloadTooLarge => "payload_too_large",
-            Self::UnsupportedMediaType => "unsupported_media_type",
+            Self::UnsupportedMediaType | Self::FormExpected => "unsupported_media_type",
             Self::ValidationFailed(_) => "validation_failed",
             Self::AccountLocked { .. } => "account_locked",
             Self::TooManyRequests { .. } => "too_many_requests",
@@ -140,10 +149,18 @@ impl AppError {
             Self::TokenInvalid(_) => "The token is invalid.".into(),
             Self::TokenExpired => "The token has expired.".into(),
             Self::TokenRevoked => "The token has been revoked.".into(),
+            Self::TicketSpent => {
+                "This WebSocket ticket was already used; ask POST /api/ws/token for a new one."
+                    .into()
+            }
             Self::TokenReused => {
                 "The refresh token was already used; the session has been revoked.".into()
             }
             Self::Forbidden => "You do not have permission to do this.".into(),
+            Self::CsrfHeaderMissing => {
+                "A request authenticated by cookie must send the header X-Requested-With: tokenward."
+                    .into()
+            }
             Self::AccountDisabled => "The account is disabled.".into(),
             Self::PasswordChangeRequired => {
                 "Change your password (POST /auth/password) before anything else.".into()
@@ -153,6 +170,9 @@ impl AppError {
             Self::Conflict(m) => m.clone(),
             Self::PayloadTooLarge => "The request body is too large.".into(),
             Self::UnsupportedMediaType => "The request body must be application/json.".into(),
+            Self::FormExpected => {
+                "The request body must be a form (application/x-www-form-urlencoded).".into()
+            }
             Self::ValidationFailed(_) => "Some fields are missing or invalid.".into(),
             Self::AccountLocked { .. } => {
                 "The account is locked after too many failed logins.".into()
@@ -170,6 +190,7 @@ impl AppError {
             Self::TokenInvalid(_) => Some("The access token is invalid"),
             Self::TokenExpired => Some("The access token expired"),
             Self::TokenRevoked => Some("The access token was revoked"),
+            Self::TicketSpent => Some("The ticket was already used"),
             Self::TokenReused => Some("The refresh token was reused"),
             _ => None,
         }
@@ -212,15 +233,17 @@ impl ResponseError for AppError {
             | Self::TokenInvalid(_)
             | Self::TokenExpired
             | Self::TokenRevoked
+            | Self::TicketSpent
             | Self::TokenReused => StatusCode::UNAUTHORIZED,
-            Self::Forbidden | Self::AccountDisabled | Self::PasswordChangeRequired => {
-                StatusCode::FORBIDDEN
-            }
+            Self::Forbidden
+            | Self::CsrfHeaderMissing
+            | Self::AccountDisabled
+            | Self::PasswordChangeRequired => StatusCode::FORBIDDEN,
             Self::NotFound => StatusCode::NOT_FOUND,
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             Self::Conflict(_) => StatusCode::CONFLICT,
             Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
-            Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            Self::UnsupportedMediaType | Self::FormExpected => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::ValidationFailed(_) => StatusCode::UNPROCESSABLE_ENTITY,
             Self::AccountLocked { .. } => StatusCode::LOCKED,
             Self::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
@@ -238,7 +261,7 @@ impl ResponseError for AppError {
             Self::TokenMissing => Some("missing"),
             Self::TokenInvalid(_) => Some("invalid"),
             Self::TokenExpired => Some("expired"),
-            Self::TokenRevoked => Some("revoked"),
+            Self::TokenRevoked | Self::TicketSpent => Some("revoked"),
             Self::TokenReused => Some("reused"),
             _ => None,
         };
@@ -301,95 +324,5 @@ impl From<validator::ValidationErrors> for AppError {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use actix_web::body::to_bytes;
-
-    async fn render(e: AppError) -> (StatusCode, serde_json::Value, HttpResponse) {
-        let resp = e.error_response();
-        let status = resp.status();
-        let headers = resp.headers().clone();
-        let body = to_bytes(resp.into_body()).await.unwrap_or_default();
-        let json: serde_json::Value = serde_json::from_slice(&body).unwrap_or_default();
-        let mut probe = HttpResponse::build(status);
-        for (k, v) in headers.iter() {
-            probe.insert_header((k.clone(), v.clone()));
-        }
-        (status, json, probe.finish())
-    }
-
-    #[actix_web::test]
-    async fn every_variant_has_its_status_and_code() {
-        let cases: Vec<(AppError, u16, &str)> = vec![
-            (AppError::InvalidRequest("x".into()), 400, "invalid_request"),
-            (AppError::InvalidCredentials, 401, "invalid_credentials"),
-            (AppError::TokenMissing, 401, "token_missing"),
-            (AppError::TokenInvalid("sig"), 401, "token_invalid"),
-            (AppError::TokenExpired, 401, "token_expired"),
-            (AppError::TokenRevoked, 401, "token_revoked"),
-            (AppError::TokenReused, 401, "token_reused"),
-            (AppError::Forbidden, 403, "forbidden"),
-            (AppError::AccountDisabled, 403, "account_disabled"),
-            (
-                AppError::PasswordChangeRequired,
-                403,
-                "password_change_required",
-            ),
-            (AppError::NotFound, 404, "not_found"),
-            (AppError::MethodNotAllowed, 405, "method_not_allowed"),
-            (AppError::Conflict("dup".into()), 409, "conflict"),
-            (AppError::PayloadTooLarge, 413, "payload_too_large"),
-            (
-                AppError::UnsupportedMediaType,
-                415,
-                "unsupported_media_type",
-            ),
-            (AppError::field("email", "bad"), 422, "validation_failed"),
-            (
-                AppError::AccountLocked {
-                    locked_until: NaiveDateTime::default(),
-                },
-                423,
-                "account_locked",
-            ),
-            (
-                AppError::TooManyRequests { retry_after: 7 },
-                429,
-                "too_many_requests",
-            ),
-            (AppError::Unavailable, 503, "unavailable"),
-            (AppError::internal("secret sql"), 500, "internal"),
-        ];
-        for (err, status, code) in cases {
-            let (s, body, resp) = render(err).await;
-            assert_eq!(s.as_u16(), status, "{code}");
-            assert_eq!(body["error"], code);
-            assert!(body["message"].is_string());
-            assert!(!body.to_string().contains("secret sql"));
-            let www = resp.headers().get(header::WWW_AUTHENTICATE);
-            assert_eq!(www.is_some(), status == 401, "{code}");
-        }
-    }
-
-    #[actix_web::test]
-    async fn token_errors_carry_rfc6750_error_and_details_are_shaped() {
-        let (_, _, resp) = render(AppError::TokenExpired).await;
-        let www = resp
-            .headers()
-            .get(header::WWW_AUTHENTICATE)
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or_default()
-            .to_string();
-        assert!(www.starts_with("Bearer realm=\"tokenward\""));
-        assert!(www.contains("error=\"invalid_token\""));
-        let (_, body, _) = render(AppError::field("email", "is required")).await;
-        assert_eq!(body["details"]["email"][0], "is required");
-        let (_, _, resp) = render(AppError::TooManyRequests { retry_after: 7 }).await;
-        assert_eq!(
-            resp.headers()
-                .get(header::RETRY_AFTER)
-                .and_then(|v| v.to_str().ok()),
-            Some("7")
-        );
-    }
-}
+#[path = "errors_tests.rs"]
+mod tests;

@@ -44,7 +44,7 @@ pub fn form_error(
 ) -> actix_web::Error {
     match err {
         actix_web::error::UrlencodedError::Overflow { .. } => AppError::PayloadTooLarge.into(),
-        actix_web::error::UrlencodedError::ContentType => AppError::UnsupportedMediaType.into(),
+        actix_web::error::UrlencodedError::ContentType => AppError::FormExpected.into(),
         _ => AppError::InvalidRequest("The form body is invalid.".into()).into(),
     }
 }

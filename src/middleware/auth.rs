@@ -65,7 +65,7 @@ pub fn csrf_check(req: &HttpRequest) -> Result<(), AppError> {
     if sent.is_some_and(|v| v.eq_ignore_ascii_case(CSRF_VALUE)) {
         Ok(())
     } else {
-        Err(AppError::Forbidden)
+        Err(AppError::CsrfHeaderMissing)
     }
 }
 

@@ -189,7 +189,11 @@ impl WsService {
                     return Err(AppError::TokenInvalid("not a ticket"));
                 }
                 if t.revoked {
-                    return Err(AppError::TokenRevoked);
+                    // Spent (a ticket is revoked only by its use) or its session ended.
+                    return Err(match t.revoked_reason {
+                        Some(RevokeReason::Used) => AppError::TicketSpent,
+                        _ => AppError::TokenRevoked,
+                    });
                 }
                 if t.expired || t.expires_at <= now {
                     return Err(AppError::TokenExpired);
@@ -220,7 +224,7 @@ impl WsService {
                 .await;
             // Some(None): another instance took it first. None: Redis is away.
             if matches!(first, Some(None)) {
-                return Err(AppError::TokenRevoked);
+                return Err(AppError::TicketSpent);
             }
         }
         let spent = self
@@ -233,7 +237,7 @@ impl WsService {
             })
             .await?;
         if spent.tokens == 0 {
-            return Err(AppError::TokenRevoked);
+            return Err(AppError::TicketSpent);
         }
         Ok(TicketOwner {
             user_id,

@@ -377,7 +377,72 @@ async fn wrong_types_on_every_json_route_get_the_projects_words(backend: Backend
     }
 }
 
+async fn refusals_name_what_is_really_wrong(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let admin = app.admin().await;
+    // JSON to a form endpoint.
+    for path in ["/oauth/introspect", "/oauth/revoke"] {
+        let resp = app
+            .client
+            .post(app.url(path))
+            .bearer_auth(&admin.access)
+            .json(&json!({ "token": "x" }))
+            .send()
+            .await
+            .unwrap();
+        let body = assert_error(resp, 415, "unsupported_media_type").await;
+        assert!(body["message"].as_str().unwrap().contains("form"), "{body}");
+    }
+    // A cookie-authenticated write without the CSRF header.
+    let login = json!({ "email": ADMIN_EMAIL, "password": ADMIN_PASSWORD, "cookie": true });
+    let resp = app.post_json("/auth/login", &login).await;
+    let cookie = resp
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|v| v.starts_with("access_token="))
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_string();
+    let resp = app
+        .client
+        .post(app.url("/auth/logout"))
+        .header("cookie", cookie)
+        .send()
+        .await
+        .unwrap();
+    let body = assert_error(resp, 403, "forbidden").await;
+    assert!(
+        body["message"]
+            .as_str()
+            .unwrap()
+            .contains("X-Requested-With"),
+        "{body}"
+    );
+    // A spent WebSocket ticket.
+    let ticket = app.ws_ticket(&admin.access).await;
+    let first = app.ws_try(&ticket).await;
+    assert!(first.is_ok());
+    let Err(again) = app.ws_try(&ticket).await else {
+        panic!("a spent ticket upgraded")
+    };
+    assert_eq!(again.status, 401);
+    assert_eq!(again.body["error"], "token_revoked");
+    assert!(
+        again.body["message"]
+            .as_str()
+            .unwrap()
+            .contains("already used"),
+        "{:?}",
+        again.body
+    );
+}
+
 backend_tests!(
+    refusals_name_what_is_really_wrong,
     wrong_types_on_every_json_route_get_the_projects_words,
     malformed_bodies_get_clear_errors,
     unknown_routes_and_methods_get_404_and_405,
