@@ -49,6 +49,9 @@ FROM users u
 JOIN sessions s ON s.user_id = u.id
 WHERE s.revoked = false
   AND s.expires_at > NOW()
+  -- A session whose tokens were all revoked (by SQL too) is not live.
+  AND EXISTS (SELECT 1 FROM tokens t
+              WHERE t.session_id = s.id AND t.revoked = false AND t.expires_at > NOW())
 GROUP BY u.id, u.email, u.is_active, u.last_login_at
 ORDER BY active_sessions DESC, u.email;
 
@@ -59,6 +62,8 @@ SELECT COALESCE(s.user_agent::text, '(none)') AS user_agent,
 FROM sessions s
 WHERE s.revoked = false
   AND s.expires_at > NOW()
+  AND EXISTS (SELECT 1 FROM tokens t
+              WHERE t.session_id = s.id AND t.revoked = false AND t.expires_at > NOW())
 GROUP BY COALESCE(s.user_agent::text, '(none)')
 ORDER BY active_sessions DESC, user_agent
 LIMIT 50;

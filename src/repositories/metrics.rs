@@ -31,11 +31,12 @@ pub fn tokens_revoked_since(conn: &mut DbConnection, since: NaiveDateTime) -> Qu
         .get_result(conn)
 }
 
-/// Sessions neither revoked nor past their end.
+/// Sessions neither revoked nor past their end, holding a live token.
 pub fn active_sessions(conn: &mut DbConnection, now: NaiveDateTime) -> QueryResult<i64> {
     sessions::table
         .filter(not(sessions::revoked))
         .filter(sessions::expires_at.gt(now))
+        .filter(super::session::holds_live_token(now))
         .count()
         .get_result(conn)
 }

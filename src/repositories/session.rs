@@ -26,7 +26,21 @@ pub fn find_by_id(conn: &mut DbConnection, id: i64) -> QueryResult<Option<Sessio
         .optional()
 }
 
-/// A user's sessions that are neither revoked nor past their end, newest first.
+/// True for a session that still holds a token neither revoked nor expired: a
+/// session whose tokens were all revoked (by plain SQL, say) is not live.
+pub fn holds_live_token(now: NaiveDateTime) -> SessionFilter {
+    Box::new(
+        diesel::dsl::sql::<Bool>(
+            "EXISTS (SELECT 1 FROM tokens t WHERE t.session_id = sessions.id \
+             AND t.revoked = FALSE AND t.expires_at > ",
+        )
+        .bind::<diesel::sql_types::Timestamp, _>(now)
+        .sql(")"),
+    )
+}
+
+/// A user's live sessions (not revoked, not past their end, holding a live
+/// token), newest first.
 pub fn list_active_for_user(
     conn: &mut DbConnection,
     user_id: i64,
@@ -36,6 +50,7 @@ pub fn list_active_for_user(
         .filter(dsl::user_id.eq(user_id))
         .filter(dsl::revoked.eq(false))
         .filter(dsl::expires_at.gt(now))
+        .filter(holds_live_token(now))
         .order((dsl::created_at.desc(), dsl::id.desc()))
         .select(Session::as_select())
         .load(conn)
@@ -55,7 +70,8 @@ pub enum SessionScope {
     },
 }
 
-type SessionFilter = Box<dyn BoxableExpression<sessions::table, Backend, SqlType = Bool>>;
+/// A condition on `sessions` rows.
+pub type SessionFilter = Box<dyn BoxableExpression<sessions::table, Backend, SqlType = Bool>>;
 
 /// The one revocation statement of `sessions`: flags every unrevoked session
 /// in `scope` with `reason` and returns the ids it ended.
@@ -112,8 +128,8 @@ pub fn touch(
     .execute(conn)
 }
 
-/// Among `ids`, the sessions that are revoked or past their end (the WebSocket
-/// sweep closes their sockets).
+/// Among `ids`, the sessions that are revoked, past their end, or left with no
+/// live token (the WebSocket sweep closes their sockets).
 pub fn find_ended_among(
     conn: &mut DbConnection,
     ids: &[i64],
@@ -121,7 +137,12 @@ pub fn find_ended_among(
 ) -> QueryResult<Vec<Session>> {
     dsl::sessions
         .filter(dsl::id.eq_any(ids))
-        .filter(dsl::revoked.eq(true).or(dsl::expires_at.le(now)))
+        .filter(
+            dsl::revoked
+                .eq(true)
+                .or(dsl::expires_at.le(now))
+                .or(diesel::dsl::not(holds_live_token(now))),
+        )
         .select(Session::as_select())
         .load(conn)
 }

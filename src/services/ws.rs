@@ -260,6 +260,8 @@ impl WsService {
                 let why = match (&s.revoked_reason, s.revoked) {
                     (Some(reason), _) => reason.as_str(),
                     (None, true) => RevokeReason::Admin.as_str(),
+                    // Its tokens were revoked (by plain SQL, say) or it ended.
+                    (None, false) if s.expires_at > util::now() => "revoked",
                     (None, false) => "expired",
                 };
                 // Local only: every instance runs its own sweep.

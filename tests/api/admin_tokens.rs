@@ -172,7 +172,66 @@ async fn metrics_count_todays_activity_and_the_live_totals(backend: Backend) {
     );
 }
 
+/// (the user's live sessions as an admin lists them, `active_sessions`).
+async fn live_counts(app: &TestApp, admin: &str, uid: &str) -> (usize, i64) {
+    let path = format!("/admin/tokens/sessions/{uid}");
+    let list: Value = app.get_auth(&path, admin).await.json().await.unwrap();
+    let metrics: Value = app
+        .get_auth("/admin/tokens/metrics", admin)
+        .await
+        .json()
+        .await
+        .unwrap();
+    let active = metrics["active_sessions"].as_i64().unwrap();
+    (list.as_array().unwrap().len(), active)
+}
+
+async fn failed_today(app: &TestApp, admin: &str) -> i64 {
+    let m: Value = app
+        .get_auth("/admin/tokens/metrics", admin)
+        .await
+        .json()
+        .await
+        .unwrap();
+    m["failed_logins_today"].as_i64().unwrap()
+}
+
+async fn sessions_revoked_by_plain_sql_are_not_counted_as_live(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let admin = app.admin().await.access;
+    let uid = app.create_user("nurse@example.com", &["user"]).await;
+    app.login_ok("nurse@example.com", USER_PASSWORD).await;
+    let before = live_counts(&app, &admin, &uid).await;
+    assert_eq!(before.0, 1);
+    // The monitoring statement an admin runs by hand.
+    app.sql("UPDATE tokens SET revoked = true WHERE user_email = 'nurse@example.com'");
+    let after = live_counts(&app, &admin, &uid).await;
+    assert_eq!(after.0, 0, "a session with no live token is not live");
+    assert_eq!(before.1 - after.1, 1, "nor counted among active sessions");
+}
+
+async fn failed_logins_today_count_both_factors(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let admin = app.admin().await.access;
+    crate::two_factor::enrolled(&app).await;
+    app.login("nurse@example.com", "wrong-password").await;
+    assert_eq!(failed_today(&app, &admin).await, 1);
+    let body: Value = app
+        .login("nurse@example.com", USER_PASSWORD)
+        .await
+        .json()
+        .await
+        .unwrap();
+    let ch = body["challenge_token"].as_str().unwrap();
+    let body = json!({ "challenge_token": ch, "code": "000000" });
+    app.post_json("/auth/verify-2fa", &body).await;
+    let after = failed_today(&app, &admin).await;
+    assert_eq!(after, 2, "a wrong second factor is a failed login too");
+}
+
 backend_tests!(
+    sessions_revoked_by_plain_sql_are_not_counted_as_live,
+    failed_logins_today_count_both_factors,
     admins_list_and_end_every_session_of_a_user,
     admins_revoke_one_token_by_value_or_by_jti,
     metrics_count_todays_activity_and_the_live_totals,

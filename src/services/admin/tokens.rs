@@ -110,7 +110,9 @@ impl AdminService {
                     tokens_revoked_today: metrics_repo::tokens_revoked_since(c, midnight)?,
                     active_sessions: metrics_repo::active_sessions(c, now)?,
                     active_tokens: metrics_repo::active_tokens(c, now)?,
-                    failed_logins_today: audit_repo::count_since(c, event::LOGIN_FAILED, midnight)?,
+                    // Both factors: a wrong password and a wrong second-factor code.
+                    failed_logins_today: audit_repo::count_since(c, event::LOGIN_FAILED, midnight)?
+                        + audit_repo::count_since(c, event::TWO_FACTOR_FAILED, midnight)?,
                 })
             })
             .await
