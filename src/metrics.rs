@@ -41,13 +41,75 @@ pub fn handle() -> Option<&'static PrometheusHandle> {
             let buckets = [
                 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0,
             ];
-            PrometheusBuilder::new()
+            let handle = PrometheusBuilder::new()
                 .set_buckets_for_metric(Matcher::Full(HTTP_DURATION.into()), &buckets)
                 .ok()?
                 .install_recorder()
-                .ok()
+                .ok()?;
+            describe();
+            Some(handle)
         })
         .as_ref()
+}
+
+/// The `# HELP` line of every metric, so a scrape explains itself.
+fn describe() {
+    use metrics::{describe_counter, describe_gauge, describe_histogram, Unit};
+    describe_counter!(
+        HTTP_REQUESTS,
+        "HTTP requests answered, by method, route pattern and status."
+    );
+    describe_histogram!(
+        HTTP_DURATION,
+        Unit::Seconds,
+        "Time to answer an HTTP request, by method and route pattern."
+    );
+    describe_counter!(
+        TOKENS_ISSUED,
+        "Tokens issued, by type (access, refresh, challenge, ws, device)."
+    );
+    describe_counter!(
+        TOKENS_REFRESHED,
+        "Refresh-token rotations that issued a new pair."
+    );
+    describe_counter!(
+        TOKENS_REVOKED,
+        "Tokens revoked, by reason (rotations included as rotated)."
+    );
+    describe_counter!(
+        TOKENS_REJECTED,
+        "Bearer tokens refused, by reason (missing, invalid, expired, revoked, reused)."
+    );
+    describe_counter!(LOGINS, "Login attempts, by result (success, failure, two_factor_required, locked, rate_limited, remembered_device).");
+    describe_gauge!(
+        ACTIVE_SESSIONS,
+        "Live sessions (not revoked, not ended, holding a live token); read at most every 15 s."
+    );
+    describe_gauge!(
+        ACTIVE_TOKENS,
+        "Tokens neither revoked, marked expired nor past expires_at; read at most every 15 s."
+    );
+    describe_counter!(
+        CLEANUP_RUNS,
+        "Cleanup job runs that did work on this instance."
+    );
+    describe_counter!(
+        CLEANUP_ROWS,
+        "Rows the cleanup job touched, by action (marked, deleted)."
+    );
+    describe_gauge!(
+        DB_POOL,
+        "Database pool connections, by state (in_use, idle)."
+    );
+    describe_gauge!(
+        "tokenward_ws_connections",
+        "Open WebSocket connections on this instance."
+    );
+    describe_counter!(
+        "tokenward_ws_messages_sent_total",
+        "WebSocket messages sent to clients."
+    );
+    describe_counter!("tokenward_ws_dropped_total", "WebSocket connections the server closed, by reason (heartbeat, slow_consumer, limit, revoked).");
 }
 
 /// Counts tokens issued of `kind` (`access`, `refresh`, `challenge`, `ws`).

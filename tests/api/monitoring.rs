@@ -374,3 +374,32 @@ async fn the_validation_lookup_probes_indexes_among_100000_sessions_without_fres
     assert!(plan.contains("tokens_token_hash_key"), "{plan}");
     assert!(plan.contains("sessions_pkey"), "{plan}");
 }
+
+const MONITORING_SQLITE: &str = include_str!("../../scripts/monitoring-sqlite.sql");
+
+#[tokio::test]
+async fn the_sqlite_monitoring_queries_answer_on_the_default_backend() {
+    let app = spawn_app(Backend::Sqlite).await;
+    app.create_user("user@example.com", &["user"]).await;
+    app.login_ok("user@example.com", USER_PASSWORD).await;
+    app.login("user@example.com", "wrong-pass").await;
+    let statements = statements(MONITORING_SQLITE);
+    assert!(statements.len() >= 8, "{statements:?}");
+    for statement in &statements {
+        // Each runs; the first two are checked against the fixture.
+        let n = app.sql_i64(&format!("SELECT COUNT(*) AS n FROM ({statement})"));
+        assert!(n >= 0, "{statement}");
+    }
+    let users_with_tokens = app.sql_i64(&format!("SELECT COUNT(*) AS n FROM ({})", statements[0]));
+    assert!(users_with_tokens >= 1);
+    // A session whose tokens were revoked by hand leaves the live list.
+    let live = |app: &TestApp| {
+        app.sql_i64(&format!(
+            "SELECT COALESCE(SUM(active_sessions), 0) AS n FROM ({})",
+            statements[2]
+        ))
+    };
+    let before = live(&app);
+    app.sql("UPDATE tokens SET revoked = 1 WHERE user_email = 'user@example.com'");
+    assert!(live(&app) < before, "{before}");
+}

@@ -174,6 +174,16 @@ async fn a_metrics_token_guards_the_scrape(backend: Backend) {
     assert_eq!(resp.status(), reqwest::StatusCode::OK);
     let text = resp.text().await.unwrap();
     assert!(text.contains("tokenward_active_sessions"), "{text}");
+    for name in [
+        "tokenward_http_requests_total",
+        "tokenward_logins_total",
+        "tokenward_active_sessions",
+    ] {
+        assert!(
+            text.contains(&format!("# HELP {name} ")),
+            "no HELP for {name}"
+        );
+    }
 }
 
 backend_tests!(
