@@ -52,7 +52,13 @@ pub enum Command {
 pub enum KeysCommand {
     /// Make a new key (of TOKENWARD_JWT_ALGORITHM) the signer; older keys keep
     /// verifying until every token they signed has expired.
-    Rotate,
+    Rotate {
+        /// Confirms a switch to another algorithm than the keys in use have
+        /// (the servers must be configured with it too, or they keep signing
+        /// with the old key).
+        #[arg(long, value_name = "ALG")]
+        algorithm: Option<String>,
+    },
     /// List signing keys.
     List,
 }
@@ -181,7 +187,25 @@ fn keys_command(settings: &Settings, cmd: KeysCommand) -> Result<(), StartupErro
     let algorithm = keys::configured_algorithm(settings);
     let listing = db::migrate_locked(&pool, |c| {
         keys::check_cipher(c, &cipher)?;
-        if let KeysCommand::Rotate = cmd {
+        if let KeysCommand::Rotate {
+            algorithm: confirmed,
+        } = &cmd
+        {
+            let name = crate::security::jwt::algorithm_name(algorithm);
+            let in_use = keys::list(c)?
+                .into_iter()
+                .find(|k| k.retired_at.is_none())
+                .map(|k| k.algorithm);
+            if in_use.as_deref().is_some_and(|a| a != name) && confirmed.as_deref() != Some(name) {
+                return Err(crate::errors::AppError::internal(format!(
+                    "the signing key in use is {}, but TOKENWARD_JWT_ALGORITHM is {name}: \
+                     servers configured with {} would keep signing with the old key. Give \
+                     every server TOKENWARD_JWT_ALGORITHM={name} and run \
+                     `tokenward keys rotate --algorithm {name}` to switch",
+                    in_use.as_deref().unwrap_or_default(),
+                    in_use.as_deref().unwrap_or_default(),
+                )));
+            }
             let m = keys::insert_new_key(c, algorithm, &cipher)?;
             println!(
                 "new signing key {} ({})",
@@ -192,9 +216,18 @@ fn keys_command(settings: &Settings, cmd: KeysCommand) -> Result<(), StartupErro
         }
         keys::list(c)
     })
-    .map_err(|e| e.to_string())?;
+    .map_err(|e| match e {
+        crate::errors::AppError::Internal(m) => m,
+        other => other.to_string(),
+    })?;
+    // The signer: the newest active key of the configured algorithm.
+    let name = crate::security::jwt::algorithm_name(algorithm);
+    let signer = listing
+        .iter()
+        .find(|k| k.retired_at.is_none() && k.algorithm == name)
+        .map(|k| k.kid.clone());
     println!(
-        "{:<24} {:<6} {:<22} {:<22}",
+        "{:<24} {:<6} {:<22} {:<22} role",
         "kid", "alg", "created", "retired"
     );
     for k in listing {
@@ -202,8 +235,13 @@ fn keys_command(settings: &Settings, cmd: KeysCommand) -> Result<(), StartupErro
             .retired_at
             .map(crate::util::rfc3339)
             .unwrap_or_else(|| "-".into());
+        let role = match (&k.retired_at, signer.as_deref() == Some(k.kid.as_str())) {
+            (Some(_), _) => "retired",
+            (None, true) => "signs",
+            (None, false) => "verifies",
+        };
         println!(
-            "{:<24} {:<6} {:<22} {:<22}",
+            "{:<24} {:<6} {:<22} {:<22} {role}",
             k.kid,
             k.algorithm,
             crate::util::rfc3339(k.created_at),

@@ -48,6 +48,15 @@ pub fn find_all_active(conn: &mut DbConnection) -> QueryResult<Vec<SigningKeyRow
         .load(conn)
 }
 
+/// The id of the newest key not yet retired: it changes with every rotation
+/// and retirement, so instances poll it (a one-row read) to notice them.
+pub fn newest_active_id(conn: &mut DbConnection) -> QueryResult<Option<i64>> {
+    dsl::signing_keys
+        .filter(dsl::retired_at.is_null())
+        .select(diesel::dsl::max(dsl::id))
+        .first(conn)
+}
+
 /// Every key, retired ones included, newest first.
 pub fn find_all(conn: &mut DbConnection) -> QueryResult<Vec<SigningKeyRow>> {
     dsl::signing_keys

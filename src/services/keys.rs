@@ -190,6 +190,8 @@ pub struct KeyStore {
     settings: Arc<Settings>,
     ring: RwLock<Arc<KeyRing>>,
     last_reload: Mutex<Instant>,
+    /// `newest_active_id` at the last reload (None before the first poll).
+    seen: Mutex<Option<Option<i64>>>,
 }
 
 impl KeyStore {
@@ -201,7 +203,24 @@ impl KeyStore {
             settings,
             ring: RwLock::new(Arc::new(ring)),
             last_reload: Mutex::new(Instant::now()),
+            seen: Mutex::new(None),
         }
+    }
+
+    /// Reloads when a rotation (by another instance or `tokenward keys
+    /// rotate`) changed the newest active key; polled every second, so a new
+    /// signer is used within about a second.
+    pub async fn reload_if_rotated(&self) -> AppResult<bool> {
+        let newest = self.db.run(|c| Ok(key_repo::newest_active_id(c)?)).await?;
+        let changed = match self.seen.lock() {
+            // The first poll reloads too: a rotation may have come since start-up.
+            Ok(mut seen) => seen.replace(newest) != Some(newest),
+            Err(_) => false,
+        };
+        if changed {
+            self.reload().await?;
+        }
+        Ok(changed)
     }
 
     /// The ring in force.

@@ -103,6 +103,23 @@ async fn migrate_user_create_and_keys_work_from_the_command_line(backend: Backen
     assert!(out.status.success(), "{}", text(&out));
     let listed = text(&tokenward(&db, &["keys", "list"], None, &[]));
     assert_eq!(listed.matches("rs256-").count(), 2, "{listed}");
+    // The list says which key signs, and exactly one does.
+    assert_eq!(listed.matches(" signs").count(), 1, "{listed}");
+    assert!(
+        listed.lines().nth(1).unwrap().ends_with("signs"),
+        "{listed}"
+    );
+    // Another algorithm than the keys in use is refused unless confirmed.
+    let ed = [("TOKENWARD_JWT_ALGORITHM", "EdDSA")];
+    let refused = tokenward(&db, &["keys", "rotate"], None, &ed);
+    assert!(!refused.status.success());
+    assert!(
+        text(&refused).contains("--algorithm EdDSA"),
+        "{}",
+        text(&refused)
+    );
+    let unchanged = text(&tokenward(&db, &["keys", "list"], None, &[]));
+    assert_eq!(unchanged, listed, "a refused rotation adds no key");
 
     // A server on that database lets the CLI-made user in, signing with the newest key.
     let settings = test_settings(&db);
@@ -116,6 +133,30 @@ async fn migrate_user_create_and_keys_work_from_the_command_line(backend: Backen
         listed.lines().nth(1).unwrap().starts_with(&kid),
         "newest key signs: {kid}\n{listed}"
     );
+
+    // A rotation from the shell is picked up by the running server within seconds.
+    let out = tokenward(&db, &["keys", "rotate"], None, &[]);
+    assert!(out.status.success(), "{}", text(&out));
+    let newest = text(&tokenward(&db, &["keys", "list"], None, &[]))
+        .lines()
+        .nth(1)
+        .unwrap()
+        .split_whitespace()
+        .next()
+        .unwrap()
+        .to_string();
+    let picked_up = eventually(std::time::Duration::from_secs(5), || async {
+        let t = app
+            .login_ok("ward.nurse@example.com", "cli-password-1")
+            .await;
+        jsonwebtoken::decode_header(&t.access)
+            .unwrap()
+            .kid
+            .as_deref()
+            == Some(newest.as_str())
+    })
+    .await;
+    assert!(picked_up, "the server kept signing with the old key");
 
     // A reset from the shell ends the session and prints a temporary password once.
     let out = tokenward(
