@@ -11,7 +11,7 @@
 
 
 -- ============================================================================
--- The contract's monitoring queries (shared/design/api.md), verbatim
+-- The monitoring queries of the API reference (docs/api.md), verbatim
 -- ============================================================================
 
 -- Which users hold active (not revoked, not expired) tokens, and how many?

@@ -148,6 +148,7 @@ fn reset_password(
     if !reasons.is_empty() {
         return Err(format!("the password {}", reasons.join("; ")));
     }
+    require_existing(settings)?;
     let hash =
         password::hash(&plain, settings.bcrypt_cost).map_err(|e| format!("bcrypt failed: {e}"))?;
     let (pool, _) = connect(settings, 1)?;
@@ -174,14 +175,46 @@ fn reset_password(
     Ok(())
 }
 
+/// Refuses to go on when the database or the key file the settings name is not
+/// there: only `serve` and `migrate` create them, so a command started in
+/// another directory fails with the path it looked at instead of leaving an
+/// empty database or a new key behind.
+fn require_existing(settings: &Settings) -> Result<(), StartupError> {
+    let here = std::env::current_dir()
+        .map(|d| d.display().to_string())
+        .unwrap_or_else(|_| "?".into());
+    let url = db::DatabaseUrl::parse(&settings.database_url, settings.db_timeout_secs)?;
+    if let Some(path) = url.missing_file() {
+        return Err(format!(
+            "no database at {} (DATABASE_URL={}, read from the working directory {here}): \
+             run this where the server runs, or set DATABASE_URL to the server's database; \
+             `tokenward migrate` creates a new one",
+            path.display(),
+            settings.database_url
+        ));
+    }
+    let key = &settings.encryption_key_file;
+    if settings.encryption_key.is_none() && !key.exists() {
+        return Err(format!(
+            "no key file at {} (read from the working directory {here}): set \
+             TOKENWARD_ENCRYPTION_KEY_FILE to the server's key file, or TOKENWARD_ENCRYPTION_KEY",
+            key.display()
+        ));
+    }
+    Ok(())
+}
+
 fn migrate(settings: &Settings) -> Result<(), StartupError> {
     let (pool, _) = connect(settings, 1)?;
-    db::migrate_locked(&pool, |_| Ok(())).map_err(|e| e.to_string())?;
+    // With the database comes its key (made here when none is configured).
+    let cipher = keys::load_cipher(settings)?;
+    db::migrate_locked(&pool, |c| keys::check_cipher(c, &cipher)).map_err(|e| e.to_string())?;
     println!("migrations applied");
     Ok(())
 }
 
 fn keys_command(settings: &Settings, cmd: KeysCommand) -> Result<(), StartupError> {
+    require_existing(settings)?;
     let (pool, _) = connect(settings, 1)?;
     let cipher = keys::load_cipher(settings)?;
     let algorithm = keys::configured_algorithm(settings);
@@ -252,6 +285,7 @@ fn keys_command(settings: &Settings, cmd: KeysCommand) -> Result<(), StartupErro
 }
 
 async fn cleanup(settings: Settings) -> Result<(), StartupError> {
+    require_existing(&settings)?;
     let policy = CleanupPolicy::from_settings(&settings);
     // The pool is only a source of dedicated connections here: one is enough.
     let (_, db) = tokio::task::spawn_blocking(move || connect(&settings, 1))
@@ -320,6 +354,7 @@ fn create_user(
         return Err(format!("the password {}", reasons.join("; ")));
     }
     validate::roles(&roles).map_err(|e| format!("roles: {}", e.message.unwrap_or_default()))?;
+    require_existing(settings)?;
     let hash = password::hash(password_plain.expose_secret(), settings.bcrypt_cost)
         .map_err(|e| format!("bcrypt failed: {e}"))?;
     let (pool, _) = connect(settings, 1)?;

@@ -75,6 +75,13 @@ impl DatabaseUrl {
         self.backend
     }
 
+    /// The SQLite file this URL names when it does not exist (None for an
+    /// existing file, and for PostgreSQL).
+    pub fn missing_file(&self) -> Option<std::path::PathBuf> {
+        let path = Path::new(&self.target);
+        (self.backend == Backend::Sqlite && !path.exists()).then(|| path.to_path_buf())
+    }
+
     /// Creates the parent folder of an SQLite file so a fresh machine just works.
     pub fn prepare(&self) -> std::io::Result<()> {
         if self.backend == Backend::Sqlite {

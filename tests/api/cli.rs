@@ -242,6 +242,36 @@ async fn bad_configuration_is_refused_with_a_clear_message(backend: Backend) {
     }
 }
 
+#[test]
+fn commands_started_elsewhere_create_nothing_and_say_where_they_looked() {
+    let dir = tempfile::tempdir().unwrap();
+    for args in [
+        &["cleanup"][..],
+        &["keys", "list"][..],
+        &["keys", "rotate"][..],
+        &["user", "reset-password", "--email", "a@example.com"][..],
+    ] {
+        let out = Command::new(env!("CARGO_BIN_EXE_tokenward"))
+            .args(args)
+            .current_dir(dir.path())
+            .env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .env("RUST_LOG", "warn")
+            .stdin(Stdio::null())
+            .output()
+            .unwrap();
+        assert!(!out.status.success(), "{args:?}");
+        let said = text(&out);
+        assert!(said.contains("no database at"), "{args:?}: {said}");
+        assert!(
+            said.contains("tokenward.db") && said.contains("DATABASE_URL"),
+            "{said}"
+        );
+        let left: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
+        assert!(left.is_empty(), "{args:?} left files behind: {left:?}");
+    }
+}
+
 backend_tests!(
     migrate_user_create_and_keys_work_from_the_command_line,
     bad_configuration_is_refused_with_a_clear_message,
