@@ -114,32 +114,6 @@ fn prepare(
     Ok(ring)
 }
 
-/// How often an instance rereads the signing keys (rotations by other
-/// instances or the CLI, retirements).
-const KEY_RELOAD_INTERVAL: Duration = Duration::from_secs(30);
-/// How often an instance checks (one small read) whether the keys changed.
-const KEY_POLL_INTERVAL: Duration = Duration::from_secs(1);
-
-fn spawn_key_reloader(store: Arc<KeyStore>) {
-    tokio::spawn(async move {
-        let mut tick = tokio::time::interval(KEY_POLL_INTERVAL);
-        tick.tick().await;
-        let mut last_full = tokio::time::Instant::now();
-        loop {
-            tick.tick().await;
-            if last_full.elapsed() >= KEY_RELOAD_INTERVAL {
-                last_full = tokio::time::Instant::now();
-                if let Err(e) = store.reload().await {
-                    tracing::warn!(error = %e, "could not reload signing keys");
-                }
-            } else if let Err(e) = store.reload_if_rotated().await {
-                // Said once per full reload above; a second-by-second poll stays quiet.
-                tracing::debug!(error = %e, "could not poll the signing keys");
-            }
-        }
-    });
-}
-
 /// A built, bound, not yet running server.
 pub struct Application {
     port: u16,
@@ -204,7 +178,7 @@ impl Application {
             settings.clone(),
             ring,
         ));
-        spawn_key_reloader(key_store.clone());
+        key_store.clone().spawn_reloader();
         let cache = Arc::new(ValidationCache::new(Duration::from_millis(
             settings.validation_cache_ms,
         )));

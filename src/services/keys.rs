@@ -183,6 +183,11 @@ pub fn list(c: &mut DbConnection) -> AppResult<Vec<SigningKeyRow>> {
     Ok(key_repo::find_all(c)?)
 }
 
+/// How often an instance rereads the signing keys in full (retirements).
+const KEY_RELOAD_INTERVAL: Duration = Duration::from_secs(30);
+/// How often an instance checks (one small read) whether the keys changed.
+const KEY_POLL_INTERVAL: Duration = Duration::from_secs(1);
+
 /// The running instance's view of the keys, reloaded from the database.
 pub struct KeyStore {
     db: Db,
@@ -205,6 +210,28 @@ impl KeyStore {
             last_reload: Mutex::new(Instant::now()),
             seen: Mutex::new(None),
         }
+    }
+
+    /// Keeps the ring current until the runtime stops: a one-row poll every
+    /// second picks up rotations, a full reload every 30 s retirements.
+    pub fn spawn_reloader(self: Arc<Self>) {
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(KEY_POLL_INTERVAL);
+            tick.tick().await;
+            let mut last_full = tokio::time::Instant::now();
+            loop {
+                tick.tick().await;
+                if last_full.elapsed() >= KEY_RELOAD_INTERVAL {
+                    last_full = tokio::time::Instant::now();
+                    if let Err(e) = self.reload().await {
+                        tracing::warn!(error = %e, "could not reload signing keys");
+                    }
+                } else if let Err(e) = self.reload_if_rotated().await {
+                    // Said once per full reload; a second-by-second poll stays quiet.
+                    tracing::debug!(error = %e, "could not poll the signing keys");
+                }
+            }
+        });
     }
 
     /// Reloads when a rotation (by another instance or `tokenward keys
