@@ -355,6 +355,24 @@ mod tests {
             ["user_id", "event", "since", "limit"]
         );
         assert_eq!(names("/ws"), ["token"]);
+        // The limits the server enforces are in the document too.
+        let schemas = &doc["components"]["schemas"];
+        assert_eq!(
+            schemas["LoginRequest"]["properties"]["email"]["minLength"],
+            1
+        );
+        assert_eq!(
+            schemas["LoginRequest"]["properties"]["email"]["maxLength"],
+            254
+        );
+        assert_eq!(
+            schemas["CreateUserRequest"]["properties"]["email"]["format"],
+            "email"
+        );
+        assert_eq!(
+            schemas["VerifyTwoFactorRequest"]["properties"]["code"]["maxLength"],
+            64
+        );
     }
 
     #[test]

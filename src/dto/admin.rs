@@ -86,6 +86,7 @@ impl UserListQuery {
 pub struct ResetPasswordRequest {
     /// The temporary password (held to the policy); generated when absent.
     #[validate(custom(function = "super::validate::new_password"))]
+    #[schema(min_length = 1, max_length = 128)]
     pub password: Option<String>,
 }
 
@@ -104,6 +105,7 @@ pub struct UpdateUserRequest {
     pub is_active: Option<bool>,
     /// The new role list (replaces the old one; at least one role).
     #[validate(custom(function = "super::validate::roles"))]
+    #[schema(min_items = 1, max_items = 20)]
     #[validate(length(min = 1, message = "must name at least one role"))]
     pub roles: Option<Vec<String>>,
     /// New display name.
@@ -111,6 +113,7 @@ pub struct UpdateUserRequest {
         length(max = 200, message = "must be at most 200 characters"),
         custom(function = "super::validate::no_nul")
     )]
+    #[schema(max_length = 200)]
     pub full_name: Option<String>,
 }
 
@@ -130,12 +133,14 @@ pub struct RevokeTokenRequest {
         length(max = 4096, message = "must be at most 4096 characters"),
         custom(function = "super::validate::not_blank")
     )]
+    #[schema(min_length = 1, max_length = 4096)]
     pub token: Option<String>,
     /// The token's id.
     #[validate(
         length(max = 64, message = "must be at most 64 characters"),
         custom(function = "super::validate::not_blank")
     )]
+    #[schema(min_length = 1, max_length = 64)]
     pub jti: Option<String>,
 }
 

@@ -15,18 +15,21 @@ pub struct LoginRequest {
         length(max = 254, message = "must be at most 254 characters"),
         custom(function = "super::validate::not_blank")
     )]
+    #[schema(min_length = 1, max_length = 254)]
     pub email: String,
     /// Password.
     #[validate(
         length(max = 1024, message = "must be at most 1024 characters"),
         custom(function = "super::validate::not_blank")
     )]
+    #[schema(min_length = 1, max_length = 1024)]
     pub password: String,
     /// Optional label for the session list.
     #[validate(
         length(max = 100, message = "must be at most 100 characters"),
         custom(function = "super::validate::no_nul")
     )]
+    #[schema(max_length = 100)]
     pub device_name: Option<String>,
     /// A remember-this-device token from an earlier verify-2fa (the
     /// `device_token` cookie is read when this is absent).
@@ -34,6 +37,7 @@ pub struct LoginRequest {
         length(max = 256, message = "must be at most 256 characters"),
         custom(function = "super::validate::no_nul")
     )]
+    #[schema(max_length = 256)]
     pub device_token: Option<String>,
     /// Also set HttpOnly cookies.
     #[serde(default)]
@@ -48,6 +52,7 @@ pub struct RefreshRequest {
         length(max = 8192, message = "must be at most 8192 characters"),
         custom(function = "super::validate::not_blank")
     )]
+    #[schema(min_length = 1, max_length = 8192)]
     pub refresh_token: String,
 }
 
@@ -59,9 +64,11 @@ pub struct ChangePasswordRequest {
         length(max = 1024, message = "must be at most 1024 characters"),
         custom(function = "super::validate::not_blank")
     )]
+    #[schema(min_length = 1, max_length = 1024)]
     pub current_password: String,
     /// The new one.
     #[validate(custom(function = "super::validate::new_password"))]
+    #[schema(min_length = 1, max_length = 128)]
     pub new_password: String,
 }
 

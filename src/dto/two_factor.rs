@@ -24,12 +24,14 @@ pub struct VerifyTwoFactorRequest {
         length(max = 8192, message = "must be at most 8192 characters"),
         custom(function = "super::validate::not_blank")
     )]
+    #[schema(min_length = 1, max_length = 8192)]
     pub challenge_token: String,
     /// A 6-digit TOTP code or a recovery code.
     #[validate(
         length(max = 64, message = "must be at most 64 characters"),
         custom(function = "super::validate::not_blank")
     )]
+    #[schema(min_length = 1, max_length = 64)]
     pub code: String,
     /// Also set HttpOnly cookies.
     #[serde(default)]
@@ -59,12 +61,14 @@ pub struct EnableTwoFactorRequest {
         length(max = 1024, message = "must be at most 1024 characters"),
         custom(function = "super::validate::not_blank")
     )]
+    #[schema(min_length = 1, max_length = 1024)]
     pub password: String,
     /// A current code from the app.
     #[validate(
         length(max = 64, message = "must be at most 64 characters"),
         custom(function = "super::validate::not_blank")
     )]
+    #[schema(min_length = 1, max_length = 64)]
     pub code: String,
 }
 
@@ -83,11 +87,13 @@ pub struct DisableTwoFactorRequest {
         length(max = 1024, message = "must be at most 1024 characters"),
         custom(function = "super::validate::not_blank")
     )]
+    #[schema(min_length = 1, max_length = 1024)]
     pub password: String,
     /// A current code (or a recovery code).
     #[validate(
         length(max = 64, message = "must be at most 64 characters"),
         custom(function = "super::validate::not_blank")
     )]
+    #[schema(min_length = 1, max_length = 64)]
     pub code: String,
 }

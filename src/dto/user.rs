@@ -104,19 +104,23 @@ pub struct CreateUserRequest {
         length(max = 254, message = "must be at most 254 characters"),
         custom(function = "super::validate::no_nul")
     )]
+    #[schema(max_length = 254, format = Email)]
     pub email: String,
     /// Initial password.
     #[validate(custom(function = "super::validate::new_password"))]
+    #[schema(min_length = 1, max_length = 128)]
     pub password: String,
     /// Display name.
     #[validate(
         length(max = 200, message = "must be at most 200 characters"),
         custom(function = "super::validate::no_nul")
     )]
+    #[schema(max_length = 200)]
     #[serde(default)]
     pub full_name: String,
     /// Roles; `user` when omitted.
     #[validate(custom(function = "super::validate::roles"))]
+    #[schema(max_items = 20)]
     #[serde(default)]
     pub roles: Vec<String>,
 }

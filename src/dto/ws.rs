@@ -43,6 +43,7 @@ pub struct NotificationRequest {
         length(max = 2000, message = "must be at most 2000 characters"),
         custom(function = "super::validate::not_blank")
     )]
+    #[schema(min_length = 1, max_length = 2000)]
     pub message: String,
 }
 
