@@ -376,6 +376,21 @@ mod tests {
     }
 
     #[test]
+    fn the_api_reference_has_a_section_for_every_route() {
+        let reference = include_str!("../docs/api.md");
+        let doc = serde_json::to_value(document()).unwrap();
+        for (path, item) in doc["paths"].as_object().unwrap() {
+            for method in item.as_object().unwrap().keys() {
+                let heading = format!("### {} {path}", method.to_uppercase());
+                assert!(
+                    reference.lines().any(|l| l.trim() == heading),
+                    "docs/api.md has no section {heading:?}"
+                );
+            }
+        }
+    }
+
+    #[test]
     fn every_route_in_the_table_is_documented_and_nothing_else() {
         let doc = serde_json::to_value(document()).unwrap();
         let mut documented = Vec::new();

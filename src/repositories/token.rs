@@ -15,6 +15,15 @@ pub fn insert(conn: &mut DbConnection, token: &NewToken) -> QueryResult<usize> {
     diesel::insert_into(dsl::tokens).values(token).execute(conn)
 }
 
+/// Inserts several token rows (a new access + refresh pair): one statement,
+/// one round trip, on PostgreSQL; SQLite, in process, takes them one by one.
+pub fn insert_all(conn: &mut DbConnection, rows: &[NewToken]) -> QueryResult<usize> {
+    match conn {
+        DbConnection::Postgresql(pg) => diesel::insert_into(dsl::tokens).values(rows).execute(pg),
+        DbConnection::Sqlite(_) => rows.iter().try_fold(0, |n, row| Ok(n + insert(conn, row)?)),
+    }
+}
+
 /// The token with this hash.
 pub fn find_by_hash(conn: &mut DbConnection, hash: &str) -> QueryResult<Option<Token>> {
     dsl::tokens

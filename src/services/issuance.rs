@@ -39,9 +39,8 @@ pub struct PreparedPair {
 
 /// Stores a prepared pair (inside the caller's transaction) and hands it out.
 pub fn store_pair(conn: &mut DbConnection, prepared: PreparedPair) -> AppResult<IssuedPair> {
-    for row in &prepared.rows {
-        token_repo::insert(conn, row)?;
-    }
+    // One statement for both rows: a refresh is as few round trips as it can be.
+    token_repo::insert_all(conn, &prepared.rows)?;
     crate::metrics::token_issued(TokenKind::Access, 1);
     crate::metrics::token_issued(TokenKind::Refresh, 1);
     Ok(prepared.pair)
