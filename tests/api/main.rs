@@ -23,6 +23,7 @@ mod observability;
 mod outage;
 mod password_policy;
 mod password_reset;
+mod proxy;
 mod refresh;
 mod sessions;
 mod standards;
