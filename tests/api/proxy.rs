@@ -100,7 +100,7 @@ fn start_nginx(upstream: u16) -> Nginx {
          uwsgi_temp_path {d}/uwsgi;\n  scgi_temp_path {d}/scgi;\n  include {d}/site.conf;\n}}\n"
     );
     std::fs::write(format!("{d}/nginx.conf"), main).unwrap();
-    let child = Command::new("nginx")
+    let mut child = Command::new("nginx")
         .args(["-p", &d, "-c", &format!("{d}/nginx.conf")])
         .stdout(Stdio::null())
         .stderr(Stdio::null())
@@ -117,6 +117,8 @@ fn start_nginx(upstream: u16) -> Nginx {
         }
         std::thread::sleep(Duration::from_millis(50));
     }
+    let _ = child.kill();
+    let _ = child.wait();
     let log = std::fs::read_to_string(format!("{d}/error.log")).unwrap_or_default();
     panic!("nginx did not start: {log}");
 }
