@@ -7,7 +7,9 @@ use utoipa::openapi::path::{
     HttpMethod, OperationBuilder, ParameterBuilder, ParameterIn, PathItem,
 };
 use utoipa::openapi::request_body::RequestBodyBuilder;
-use utoipa::openapi::schema::{ArrayBuilder, OneOfBuilder, Schema, SchemaFormat};
+use utoipa::openapi::schema::{
+    AdditionalProperties, ArrayBuilder, OneOfBuilder, Schema, SchemaFormat,
+};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityRequirement, SecurityScheme};
 use utoipa::openapi::{
     ContentBuilder, ObjectBuilder, OpenApi as OpenApiDoc, PathsBuilder, Ref, RefOr, Required,
@@ -268,6 +270,26 @@ pub fn document() -> OpenApiDoc {
     }
     doc.paths = paths.build();
     if let Some(components) = doc.components.as_mut() {
+        // Exactly one of the two fields: a shape the derive cannot express.
+        let one = |field: &str, max: usize| {
+            ObjectBuilder::new()
+                .property(
+                    field,
+                    ObjectBuilder::new()
+                        .schema_type(Type::String)
+                        .min_length(Some(1))
+                        .max_length(Some(max)),
+                )
+                .required(field)
+                .additional_properties(Some(AdditionalProperties::FreeForm(false)))
+        };
+        components.schemas.insert(
+            "RevokeTokenRequest".into(),
+            OneOfBuilder::new()
+                .item(one("token", 4096))
+                .item(one("jti", 64))
+                .into(),
+        );
         components.add_security_scheme(
             "bearer",
             SecurityScheme::Http(
@@ -373,6 +395,10 @@ mod tests {
             schemas["VerifyTwoFactorRequest"]["properties"]["code"]["maxLength"],
             64
         );
+        let revoke = schemas["RevokeTokenRequest"]["oneOf"].as_array().unwrap();
+        assert_eq!(revoke.len(), 2);
+        assert_eq!(revoke[0]["required"], serde_json::json!(["token"]));
+        assert_eq!(revoke[1]["additionalProperties"], false);
     }
 
     #[test]
