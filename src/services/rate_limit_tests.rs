@@ -3,7 +3,7 @@
 use super::*;
 
 fn ip(s: &str) -> IpAddr {
-    s.parse().unwrap()
+    s.parse().unwrap_or_else(|e| panic!("{s}: {e}"))
 }
 
 fn is_429(r: AppResult<()>) -> bool {
@@ -35,12 +35,12 @@ fn the_limit_applies_per_ip_and_zero_disables() {
 #[test]
 fn ipv6_is_keyed_by_its_64_and_ipv4_by_address() {
     assert_eq!(
-        limit_key(ip("2001:db8:1:2:aaaa::1")),
-        "2001:db8:1:2::/64".parse::<IpNet>().unwrap()
+        limit_key(ip("2001:db8:1:2:aaaa::1")).to_string(),
+        "2001:db8:1:2::/64"
     );
     assert_eq!(
-        limit_key(ip("::ffff:192.0.2.1")),
-        "192.0.2.1/32".parse::<IpNet>().unwrap()
+        limit_key(ip("::ffff:192.0.2.1")).to_string(),
+        "192.0.2.1/32"
     );
     assert_eq!(redis_name(&limit_key(ip("192.0.2.1"))), "192.0.2.1");
     assert_eq!(redis_name(&limit_key(ip("2001:db8::5"))), "2001:db8::/64");
