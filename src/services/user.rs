@@ -65,9 +65,7 @@ impl UserService {
 
     /// The account `id` as stored now; 404 when unknown.
     pub async fn find(&self, id: i64) -> AppResult<User> {
-        self.db
-            .run(move |c| user_repo::find_by_id(c, id)?.ok_or(AppError::NotFound))
-            .await
+        find_user(&self.db, id).await
     }
 
     /// `POST /admin/users`: creates an account, 409 when the email is taken.
@@ -113,6 +111,13 @@ impl UserService {
             })
             .await
     }
+}
+
+/// The account `id` as stored now (secrets included: for services only);
+/// 404 when unknown. The one read every service uses for it.
+pub async fn find_user(db: &Db, id: i64) -> AppResult<User> {
+    db.run(move |c| user_repo::find_by_id(c, id)?.ok_or(AppError::NotFound))
+        .await
 }
 
 /// Inserts an account; a taken email is a 409.

@@ -6,7 +6,7 @@ use serde_json::{json, Value};
 
 use crate::backend_tests;
 use crate::helpers::*;
-use crate::two_factor::{challenge, enrolled};
+use crate::two_factor::{challenge, codes_of, enrolled};
 
 const NURSE: &str = "nurse@example.com";
 
@@ -50,6 +50,11 @@ async fn login_with(app: &TestApp, password: &str, device: &str) -> Value {
         .json()
         .await
         .unwrap()
+}
+
+/// Remembered devices not revoked, of every user.
+fn live_devices(app: &TestApp) -> i64 {
+    app.sql_i64("SELECT COUNT(*) AS n FROM tokens WHERE token_type = 'device' AND revoked = false")
 }
 
 fn skipped(body: &Value) -> bool {
@@ -155,9 +160,7 @@ async fn password_change_2fa_off_admin_reset_and_disable_each_void_devices(backe
         .delete_auth(&format!("/admin/users/{uid}/2fa"), &admin)
         .await;
     assert_eq!(resp.status(), StatusCode::NO_CONTENT);
-    let left = app.sql_i64(
-        "SELECT COUNT(*) AS n FROM tokens WHERE token_type = 'device' AND revoked = false",
-    );
+    let left = live_devices(&app);
     assert_eq!(left, 0, "2FA reset keeps a device");
     let _ = device;
     // An admin password reset: 2FA on again, a device remembered, then the reset.
@@ -177,9 +180,7 @@ async fn password_change_2fa_off_admin_reset_and_disable_each_void_devices(backe
         !skipped(&login_with(&app, "Osprey-Lattice-Drum-66", &device).await),
         "admin reset keeps the device"
     );
-    let left = app.sql_i64(
-        "SELECT COUNT(*) AS n FROM tokens WHERE token_type = 'device' AND revoked = false",
-    );
+    let left = live_devices(&app);
     assert_eq!(left, 0);
     let reasons = app.sql_i64(
         "SELECT COUNT(DISTINCT revoked_reason) AS n FROM tokens WHERE token_type = 'device'",
@@ -203,13 +204,7 @@ async fn reenroll(app: &TestApp, password: &str) -> (String, Vec<String>) {
         .await;
     assert_eq!(resp.status(), StatusCode::OK);
     let body: Value = resp.json().await.unwrap();
-    let codes = body["recovery_codes"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|c| c.as_str().unwrap().to_string())
-        .collect();
-    (secret, codes)
+    (secret, codes_of(&body))
 }
 
 async fn disabling_the_account_voids_its_devices(backend: Backend) {
@@ -228,9 +223,7 @@ async fn disabling_the_account_voids_its_devices(backend: Backend) {
         .await
         .unwrap();
     assert_eq!(resp.status(), StatusCode::OK);
-    let left = app.sql_i64(
-        "SELECT COUNT(*) AS n FROM tokens WHERE token_type = 'device' AND revoked = false",
-    );
+    let left = live_devices(&app);
     assert_eq!(left, 0);
 }
 
@@ -242,8 +235,7 @@ async fn a_user_keeps_at_most_ten_devices(backend: Backend) {
     for code in &codes[1..10] {
         last = Some(remember(&app, code).await);
     }
-    let live = "SELECT COUNT(*) AS n FROM tokens WHERE token_type = 'device' AND revoked = false";
-    assert_eq!(app.sql_i64(live), 10);
+    assert_eq!(live_devices(&app), 10);
     assert!(
         skipped(&login_with(&app, USER_PASSWORD, &first).await),
         "ten are kept"
@@ -261,7 +253,7 @@ async fn a_user_keeps_at_most_ten_devices(backend: Backend) {
         .as_str()
         .unwrap_or_else(|| panic!("{body}"));
     remember(&app, fresh).await;
-    assert_eq!(app.sql_i64(live), 10);
+    assert_eq!(live_devices(&app), 10);
     assert!(
         !skipped(&login_with(&app, USER_PASSWORD, &first).await),
         "the oldest went"

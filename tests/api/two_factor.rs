@@ -10,6 +10,16 @@ use crate::totp::code_now;
 
 const NURSE: &str = "nurse@example.com";
 
+/// The `recovery_codes` of an answer.
+pub fn codes_of(body: &Value) -> Vec<String> {
+    body["recovery_codes"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{body}"))
+        .iter()
+        .map(|c| c.as_str().unwrap().to_string())
+        .collect()
+}
+
 /// Creates a user, enrolls TOTP; returns (secret, recovery codes).
 pub async fn enrolled(app: &TestApp) -> (String, Vec<String>) {
     app.create_user(NURSE, &["user"]).await;
@@ -34,12 +44,7 @@ pub async fn enrolled(app: &TestApp) -> (String, Vec<String>) {
         .await;
     assert_eq!(resp.status(), StatusCode::OK);
     let body: Value = resp.json().await.unwrap();
-    let codes: Vec<String> = body["recovery_codes"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|c| c.as_str().unwrap().to_string())
-        .collect();
+    let codes = codes_of(&body);
     assert_eq!(codes.len(), 10);
     (secret, codes)
 }
@@ -485,12 +490,7 @@ async fn renewed_recovery_codes_replace_the_old_ones(backend: Backend) {
         .await;
     assert_eq!(resp.status(), StatusCode::OK);
     let fresh: Value = resp.json().await.unwrap();
-    let fresh: Vec<String> = fresh["recovery_codes"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|c| c.as_str().unwrap().to_string())
-        .collect();
+    let fresh = codes_of(&fresh);
     assert_eq!(fresh.len(), 10);
     let ch = challenge(&app).await;
     assert_error(verify(&app, &ch, &old[2]).await, 401, "invalid_credentials").await;
@@ -524,7 +524,32 @@ async fn a_secret_sealed_before_binding_is_resealed_at_start_and_keeps_working(b
     assert_eq!(resp.status(), StatusCode::OK);
 }
 
+async fn renewing_recovery_codes_needs_a_token_and_2fa_on(backend: Backend) {
+    let app = spawn_app(backend).await;
+    app.create_user(NURSE, &["user"]).await;
+    let t = app.login_ok(NURSE, USER_PASSWORD).await;
+    let body = json!({ "password": USER_PASSWORD, "code": "123456" });
+    let resp = app.post_json("/auth/2fa/recovery-codes", &body).await;
+    assert_error(resp, 401, "token_missing").await;
+    let resp = app
+        .post_auth("/auth/2fa/recovery-codes", &t.access, Some(&body))
+        .await;
+    assert_error(resp, 409, "conflict").await;
+    let resp = app
+        .post_auth("/auth/2fa/recovery-codes", &t.access, Some(&json!({})))
+        .await;
+    assert_error(resp, 422, "validation_failed").await;
+    let resp = app
+        .client
+        .get(app.url("/auth/devices"))
+        .send()
+        .await
+        .unwrap();
+    assert_error(resp, 401, "token_missing").await;
+}
+
 backend_tests!(
+    renewing_recovery_codes_needs_a_token_and_2fa_on,
     a_secret_sealed_before_binding_is_resealed_at_start_and_keeps_working,
     enabling_needs_the_password_and_counts_a_wrong_one,
     renewed_recovery_codes_replace_the_old_ones,

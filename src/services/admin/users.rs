@@ -32,9 +32,7 @@ impl AdminService {
 
     /// One account; 404 when unknown.
     pub async fn get_user(&self, id: i64) -> AppResult<User> {
-        self.db
-            .run(move |c| user_repo::find_by_id(c, id)?.ok_or(AppError::NotFound))
-            .await
+        crate::services::user::find_user(&self.db, id).await
     }
 
     /// Edits an account. Disabling it revokes every session and token at once, so

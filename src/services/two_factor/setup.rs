@@ -14,6 +14,7 @@ use crate::security::totp;
 use crate::services::audit::{self, event};
 use crate::services::lockout::PasswordCheck;
 use crate::services::revocation;
+use crate::services::user::find_user;
 use crate::services::ClientMeta;
 use crate::util;
 
@@ -44,13 +45,6 @@ impl TwoFactorService {
             codes,
             passwords,
         }
-    }
-
-    /// The caller's account as stored now (secrets included, for this service only).
-    async fn account(&self, user_id: i64) -> AppResult<User> {
-        self.db
-            .run(move |c| user_repo::find_by_id(c, user_id)?.ok_or(AppError::TokenRevoked))
-            .await
     }
 
     /// Generates a new secret for the caller (inactive until `enable`).
@@ -92,7 +86,7 @@ impl TwoFactorService {
         password_plain: String,
         client: ClientMeta,
     ) -> AppResult<Vec<String>> {
-        let user = self.account(principal.user_id).await?;
+        let user = find_user(&self.db, principal.user_id).await?;
         if user.two_factor_enabled {
             return Err(AppError::Conflict(
                 "Two-factor authentication is already enabled.".into(),
@@ -196,7 +190,7 @@ impl TwoFactorService {
 
     /// The caller's account and open TOTP secret; 409 when 2FA is off.
     async fn enabled(&self, principal: &Principal) -> AppResult<(User, Vec<u8>)> {
-        let user = self.account(principal.user_id).await?;
+        let user = find_user(&self.db, principal.user_id).await?;
         let Some(sealed) = user.totp_secret.clone().filter(|_| user.two_factor_enabled) else {
             return Err(AppError::Conflict(
                 "Two-factor authentication is not enabled.".into(),
