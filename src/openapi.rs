@@ -31,6 +31,8 @@ use crate::errors::ErrorBody;
         auth::LoginRequest,
         auth::RefreshRequest,
         auth::ChangePasswordRequest,
+        auth::PasswordCheckRequest,
+        auth::PasswordCheckResponse,
         auth::TokenResponse,
         auth::ValidateResponse,
         auth::RevokedCounts,
@@ -54,6 +56,7 @@ use crate::errors::ErrorBody;
         admin::RevokeTokenRequest,
         admin::RevokeTokenResponse,
         admin::TokenMetricsResponse,
+        admin::HourlyStats,
         audit::AuditEventResponse,
         ws::WsTicketResponse,
         ws::NotificationRequest,
@@ -101,6 +104,7 @@ fn ops() -> Vec<Op> {
         op(Post, "/auth/logout", "auth", "End the current session", true, None, (204, "Session ended", ""), AUTH_ERRORS),
         op(Post, "/auth/logout-all", "auth", "End every session of the caller", true, None, (200, "Counts", "RevokedCounts"), AUTH_ERRORS),
         op(Post, "/auth/password", "auth", "Change password; other sessions end", true, Some("ChangePasswordRequest"), (204, "Changed", ""), BODY_ERRORS),
+        op(Post, "/auth/password/check", "auth", "Judge a candidate password by the policy (no account needed; 120 a minute per client IP)", false, Some("PasswordCheckRequest"), (200, "Acceptable, or the reasons not", "PasswordCheckResponse"), &[400, 413, 415, 422, 429]),
         op(Get, "/auth/sessions", "sessions", "The caller's live sessions", true, None, (200, "Sessions (array)", "SessionResponse[]"), AUTH_ERRORS),
         op(Delete, "/auth/sessions/{id}", "sessions", "End one of the caller's sessions", true, None, (204, "Ended", ""), &[401, 403, 404, 503]),
         op(Get, "/auth/devices", "sessions", "The caller's remembered devices", true, None, (200, "Devices (array)", "DeviceResponse[]"), AUTH_ERRORS),
@@ -120,6 +124,7 @@ fn ops() -> Vec<Op> {
         op(Delete, "/admin/tokens/sessions/{user_id}", "admin", "End every session of a user", true, None, (200, "Counts", "RevokedCounts"), ADMIN_ERRORS),
         op(Post, "/admin/tokens/revoke", "admin", "Revoke one token by value or jti", true, Some("RevokeTokenRequest"), (200, "Whether it was revoked", "RevokeTokenResponse"), &[400, 401, 403, 415, 422, 503]),
         op(Get, "/admin/tokens/metrics", "admin", "Today's token and login counts", true, None, (200, "Counts", "TokenMetricsResponse"), AUTH_ERRORS),
+        op(Get, "/admin/stats/hourly", "admin", "Hourly logins, failed logins, refreshes, revocations and live sessions (?hours, default 24, at most 168), oldest first", true, None, (200, "One entry per hour (array)", "HourlyStats[]"), &[400, 401, 403, 503]),
         op(Get, "/admin/audit", "admin", "Audit events (?user_id&event&since&limit), newest first", true, None, (200, "Events (array)", "AuditEventResponse[]"), &[400, 401, 403, 503]),
         op(Post, "/admin/notifications", "admin", "Push a notification over WebSocket", true, Some("NotificationRequest"), (202, "Accepted", ""), &[400, 401, 403, 404, 415, 422, 503]),
         op(Get, "/.well-known/jwks.json", "standards", "Public signing keys (RFC 7517)", false, None, (200, "JWK set", "object"), &[]),
@@ -128,6 +133,10 @@ fn ops() -> Vec<Op> {
         op(Post, "/oauth/revoke", "standards", "RFC 7009 revocation", false, Some("form:TokenForm"), (200, "Revoked (or unknown)", ""), &[400, 415, 503]),
         op(Post, "/api/ws/token", "websocket", "A single-use 30-second WebSocket ticket", true, None, (200, "Ticket", "WsTicketResponse"), AUTH_ERRORS),
         op(Get, "/ws", "websocket", "WebSocket upgrade (?token=ticket); events `session.revoked`, `session.created`, `notification`", false, None, (101, "Switching protocols", ""), &[400, 401, 503]),
+        op(Get, "/ui/", "console", "The browser console: sign-in and the account page (HTML)", false, None, (200, "The page", "html"), &[]),
+        op(Get, "/ui/admin", "console", "The browser console's admin screens (HTML; the page checks the role through the API)", false, None, (200, "The page", "html"), &[]),
+        op(Get, "/ui", "console", "Redirects to /ui/", false, None, (308, "To /ui/", ""), &[]),
+        op(Get, "/ui/assets/{version}/{path}", "console", "A console asset of the running version (cached for a year)", false, None, (200, "The file", "text"), &[404]),
         op(Get, "/health/live", "operations", "Process is up", false, None, (200, "Up", "object"), &[]),
         op(Get, "/health/ready", "operations", "Database (and Redis when configured) reachable", false, None, (200, "Ready", "object"), &[503]),
         op(Get, "/metrics", "operations", "Prometheus metrics", false, None, (200, "Prometheus text format", "text"), &[]),
@@ -169,6 +178,7 @@ fn query_parameters(path: &str) -> &'static [(&'static str, Type, &'static str, 
             ("since", Type::String, "date-time", false),
             ("limit", Type::Integer, "", false),
         ],
+        "/admin/stats/hourly" => &[("hours", Type::Integer, "", false)],
         "/ws" => &[("token", Type::String, "", true)],
         _ => &[],
     }
@@ -221,6 +231,12 @@ fn operation(op: &Op) -> utoipa::openapi::path::Operation {
     let (status, description, schema) = op.ok;
     let ok = match schema {
         "" => ResponseBuilder::new().description(description),
+        "html" => ResponseBuilder::new().description(description).content(
+            "text/html",
+            ContentBuilder::new()
+                .schema(Some(ObjectBuilder::new().schema_type(Type::String)))
+                .build(),
+        ),
         "text" => ResponseBuilder::new().description(description).content(
             "text/plain",
             ContentBuilder::new()

@@ -11,7 +11,16 @@ fn route_table() -> Vec<(String, String)> {
         for m in rest.split("web::").skip(1) {
             let method = m.split("()").next().unwrap_or_default();
             if ["get", "post", "put", "patch", "delete"].contains(&method) {
-                out.push((method.to_uppercase(), path.to_string()));
+                // `{name:regex}` is documented as `{name}`.
+                let path = path
+                    .split('/')
+                    .map(|s| match s.split_once(':') {
+                        Some((name, _)) if s.starts_with('{') => format!("{name}}}"),
+                        _ => s.to_string(),
+                    })
+                    .collect::<Vec<_>>()
+                    .join("/");
+                out.push((method.to_uppercase(), path));
             }
         }
     }

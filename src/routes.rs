@@ -2,7 +2,9 @@
 
 use actix_web::{web, Resource};
 
-use crate::controllers::{admin, auth, fallback, health, oauth, sessions, two_factor, ws};
+use crate::controllers::{
+    admin, auth, console, fallback, health, oauth, sessions, two_factor, ws,
+};
 
 /// A path serving `allow` (e.g. `"GET, DELETE"`); other methods get 405 with
 /// that `Allow` header (RFC 9110).
@@ -22,6 +24,9 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(resource("/auth/logout", "POST").route(web::post().to(auth::logout)))
         .service(resource("/auth/logout-all", "POST").route(web::post().to(auth::logout_all)))
         .service(resource("/auth/password", "POST").route(web::post().to(auth::change_password)))
+        .service(
+            resource("/auth/password/check", "POST").route(web::post().to(auth::check_password)),
+        )
         .service(resource("/auth/sessions", "GET").route(web::get().to(sessions::list_sessions)))
         .service(
             resource("/auth/sessions/{id}", "DELETE")
@@ -98,5 +103,15 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             resource("/admin/tokens/metrics", "GET")
                 .route(web::get().to(admin::tokens::token_metrics)),
         )
-        .service(resource("/admin/audit", "GET").route(web::get().to(admin::audit::list_audit)));
+        .service(
+            resource("/admin/stats/hourly", "GET")
+                .route(web::get().to(admin::tokens::hourly_stats)),
+        )
+        .service(resource("/admin/audit", "GET").route(web::get().to(admin::audit::list_audit)))
+        .service(resource("/ui", "GET").route(web::get().to(console::to_console)))
+        .service(resource("/ui/", "GET").route(web::get().to(console::account_page)))
+        .service(resource("/ui/admin", "GET").route(web::get().to(console::admin_page)))
+        .service(
+            resource("/ui/assets/{version}/{path:.+}", "GET").route(web::get().to(console::asset)),
+        );
 }

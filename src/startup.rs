@@ -24,6 +24,7 @@ use crate::security::{hashing, password};
 use crate::services::account::AccountService;
 use crate::services::admin::{AdminService, PasswordSettings};
 use crate::services::cleanup::{CleanupPolicy, CleanupService};
+use crate::services::console::Console;
 use crate::services::devices::DeviceService;
 use crate::services::health::HealthService;
 use crate::services::issuance::{Lifetimes, TokenIssuer};
@@ -32,7 +33,7 @@ use crate::services::lockout::{Lockout, PasswordCheck};
 use crate::services::login::LoginService;
 use crate::services::lookup::TokenLookups;
 use crate::services::oauth::OAuthService;
-use crate::services::rate_limit::LoginRateLimiter;
+use crate::services::rate_limit::{LoginRateLimiter, POLICY_CHECKS_PER_MINUTE};
 use crate::services::refresh::RefreshService;
 use crate::services::revocation::Revocations;
 use crate::services::session::SessionService;
@@ -260,6 +261,7 @@ impl Application {
             ),
             login_limiter: LoginRateLimiter::new(settings.login_rate_limit)
                 .with_redis(redis.clone()),
+            policy_limiter: LoginRateLimiter::new(POLICY_CHECKS_PER_MINUTE),
             admin: AdminService::new(
                 db.clone(),
                 revocations,
@@ -274,6 +276,7 @@ impl Application {
             issuer,
             trusted_proxies: settings.trusted_proxies.clone(),
             ws,
+            console: Console::new(),
             cookie_secure: settings.cookie_secure,
         };
 

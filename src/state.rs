@@ -3,6 +3,7 @@
 use ipnet::IpNet;
 
 use crate::services::account::AccountService;
+use crate::services::console::Console;
 use crate::services::admin::AdminService;
 use crate::services::devices::DeviceService;
 use crate::services::health::HealthService;
@@ -45,6 +46,8 @@ pub struct AppState {
     pub challenge: ChallengeService,
     /// Per-IP budget for login and verify-2fa.
     pub login_limiter: LoginRateLimiter,
+    /// Per-IP budget for password checks (this instance only).
+    pub policy_limiter: LoginRateLimiter,
     /// Admin operations.
     pub admin: AdminService,
     /// Readiness.
@@ -55,6 +58,8 @@ pub struct AppState {
     pub trusted_proxies: Vec<IpNet>,
     /// WebSocket tickets, connections and admin notifications.
     pub ws: WsService,
+    /// The browser console's pages and assets.
+    pub console: Console,
     /// Whether session cookies carry `Secure`.
     pub cookie_secure: bool,
 }

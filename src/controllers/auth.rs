@@ -4,14 +4,17 @@ use actix_web::{web, HttpRequest, HttpResponse};
 
 use super::cookies::{self, set_token_cookies, CookieTokens};
 use super::no_store;
-use crate::dto::auth::{ChangePasswordRequest, LoginRequest, TokenResponse, ValidateResponse};
+use crate::dto::auth::{
+    ChangePasswordRequest, LoginRequest, PasswordCheckRequest, PasswordCheckResponse,
+    TokenResponse, ValidateResponse,
+};
 use crate::dto::two_factor::{ChallengeResponse, VerifyTwoFactorRequest};
 use crate::dto::user::{MeResponse, UserResponse};
 use crate::errors::AppResult;
 use crate::middleware::auth::{Authenticated, MayChangePassword};
 use crate::middleware::client::Client;
 use crate::middleware::json::ApiJson;
-use crate::middleware::rate_limit::LoginRateLimit;
+use crate::middleware::rate_limit::{LoginRateLimit, PolicyCheckRateLimit};
 use crate::middleware::refresh::RefreshInput;
 use crate::services::login::LoginOutcome;
 use crate::services::session::Issued;
@@ -168,6 +171,21 @@ pub async fn logout_all(
     let mut resp = HttpResponse::Ok().json(counts);
     cookies::clear_token_cookies(&mut resp, state.cookie_secure);
     Ok(resp)
+}
+
+/// `POST /auth/password/check`: what the policy says of a candidate, as the
+/// person types it (no account needed: a sign-up or forced-change form asks).
+pub async fn check_password(
+    _budget: PolicyCheckRateLimit,
+    state: web::Data<AppState>,
+    ApiJson(body): ApiJson<PasswordCheckRequest>,
+) -> AppResult<HttpResponse> {
+    let email = body.email.as_deref().unwrap_or_default();
+    let reasons = state.account.judge_password(&body.password, email);
+    Ok(HttpResponse::Ok().json(PasswordCheckResponse {
+        acceptable: reasons.is_empty(),
+        reasons,
+    }))
 }
 
 /// `POST /auth/password`

@@ -2,6 +2,7 @@
 
 pub mod admin;
 pub mod auth;
+pub mod console;
 pub mod cookies;
 pub mod fallback;
 pub mod health;

@@ -2,10 +2,12 @@
 //! endpoints. Query values are parsed here, so a bad one is a 400
 //! `invalid_request` naming it.
 
+use chrono::NaiveDateTime;
 use serde::{Deserialize, Serialize};
 use validator::Validate;
 
 use crate::errors::AppError;
+use crate::util::serde_rfc3339;
 
 /// Default and largest page of `GET /admin/users`.
 pub const USERS_PAGE: (i64, i64) = (50, 500);
@@ -190,6 +192,39 @@ pub struct TokenMetricsResponse {
     pub active_tokens: i64,
     /// Failed logins today.
     pub failed_logins_today: i64,
+}
+
+/// `GET /admin/stats/hourly?hours` as sent.
+#[derive(Debug, Deserialize)]
+pub struct HourlyStatsQuery {
+    /// How many hours, the current one included (default 24, 1 to 168).
+    pub hours: Option<String>,
+}
+
+impl HourlyStatsQuery {
+    /// The checked number of hours.
+    pub fn parse(self) -> Result<i64, AppError> {
+        number("hours", self.hours.as_deref(), 24, 1, 168)
+    }
+}
+
+/// One hour of `GET /admin/stats/hourly`, from the audit trail and the sessions.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct HourlyStats {
+    /// Start of the hour (UTC).
+    #[serde(with = "serde_rfc3339")]
+    #[schema(value_type = String, format = DateTime)]
+    pub hour: NaiveDateTime,
+    /// Successful logins (`login_succeeded`).
+    pub logins: i64,
+    /// Failed logins, both factors (`login_failed`, `two_factor_failed`).
+    pub failed_logins: i64,
+    /// Refreshes (`token_refreshed`).
+    pub refreshes: i64,
+    /// Sessions revoked in the hour, whatever the reason.
+    pub revocations: i64,
+    /// Sessions live at the end of the hour (for the current hour: now).
+    pub active_sessions: i64,
 }
 
 #[cfg(test)]

@@ -72,6 +72,29 @@ pub struct ChangePasswordRequest {
     pub new_password: String,
 }
 
+/// `POST /auth/password/check`: a candidate password, judged by the policy.
+#[derive(Debug, Deserialize, Validate, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PasswordCheckRequest {
+    /// The candidate (not stored, not logged).
+    #[validate(length(max = 1024, message = "must be at most 1024 characters"))]
+    #[schema(max_length = 1024)]
+    pub password: String,
+    /// The account it is for, so a password containing it is refused.
+    #[validate(length(max = 254, message = "must be at most 254 characters"))]
+    #[schema(max_length = 254)]
+    pub email: Option<String>,
+}
+
+/// `POST /auth/password/check` answer.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct PasswordCheckResponse {
+    /// True when the policy would take the password.
+    pub acceptable: bool,
+    /// Why not, in the words a refusal would use (empty when acceptable).
+    pub reasons: Vec<String>,
+}
+
 /// The token response of login and refresh.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct TokenResponse {

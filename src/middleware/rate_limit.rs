@@ -10,6 +10,27 @@ use super::client::request_ip;
 use crate::errors::AppError;
 use crate::state::AppState;
 
+/// Proof that the request is within the per-IP budget of password checks
+/// (`POST /auth/password/check`, which costs a strength estimate each).
+#[derive(Debug, Clone, Copy)]
+pub struct PolicyCheckRateLimit;
+
+impl FromRequest for PolicyCheckRateLimit {
+    type Error = AppError;
+    type Future = std::future::Ready<Result<Self, AppError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut actix_web::dev::Payload) -> Self::Future {
+        let checked = match req.app_data::<web::Data<AppState>>() {
+            None => Err(AppError::internal("application state missing")),
+            Some(state) => {
+                let ip = request_ip(req, &state.trusted_proxies);
+                state.policy_limiter.check(ip).map(|()| PolicyCheckRateLimit)
+            }
+        };
+        std::future::ready(checked)
+    }
+}
+
 /// Proof that the request is within the login rate limit.
 #[derive(Debug, Clone, Copy)]
 pub struct LoginRateLimit;

@@ -7,5 +7,6 @@ pub mod key;
 pub mod metrics;
 pub mod recovery_code;
 pub mod session;
+pub mod stats;
 pub mod token;
 pub mod user;

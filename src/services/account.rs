@@ -44,6 +44,12 @@ impl AccountService {
         }
     }
 
+    /// Why the policy would refuse `password` for the account `email` (empty
+    /// when it would take it): the same reasons a password change answers.
+    pub fn judge_password(&self, password: &str, email: &str) -> Vec<String> {
+        self.policy.check(password, email, "")
+    }
+
     /// Changes the caller's password and ends every other session.
     #[tracing::instrument(skip_all)]
     pub async fn change_password(

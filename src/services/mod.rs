@@ -5,6 +5,7 @@ pub mod account;
 pub mod admin;
 pub mod audit;
 pub mod cleanup;
+pub mod console;
 pub mod cpu;
 pub mod devices;
 pub mod health;

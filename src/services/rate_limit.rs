@@ -131,6 +131,10 @@ async fn tick(local: Weak<Local>) {
     }
 }
 
+/// Password checks (`POST /auth/password/check`) a client IP may ask for in a
+/// minute: ample for typing, too few to turn the strength estimate into load.
+pub const POLICY_CHECKS_PER_MINUTE: u32 = 120;
+
 /// The limiter; `None` inside when disabled.
 #[derive(Clone)]
 pub struct LoginRateLimiter {

@@ -13,6 +13,7 @@ mod cleanup;
 mod cli;
 mod client_ip;
 mod cluster;
+mod console;
 mod cookies;
 mod devices;
 mod errors;

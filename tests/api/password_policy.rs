@@ -155,8 +155,61 @@ async fn a_hash_made_by_an_earlier_version_still_logs_in_and_is_upgraded(backend
     );
 }
 
+async fn a_candidate_is_judged_without_an_account_and_the_checks_are_rate_limited(
+    backend: Backend,
+) {
+    let app = spawn_app(backend).await;
+    let judge = |password: &str, email: Option<&str>| {
+        let body = match email {
+            Some(e) => json!({ "password": password, "email": e }),
+            None => json!({ "password": password }),
+        };
+        let app = &app;
+        async move {
+            let resp = app.post_json("/auth/password/check", &body).await;
+            assert_eq!(resp.status(), StatusCode::OK);
+            resp.json::<Value>().await.unwrap()
+        }
+    };
+    let ok = judge(STRONG, None).await;
+    assert_eq!(ok, json!({ "acceptable": true, "reasons": [] }));
+    let short = judge("short-pw", None).await;
+    assert_eq!(short["acceptable"], false);
+    assert_eq!(short["reasons"], json!(["must be at least 12 characters"]));
+    let common = judge("password1234", None).await;
+    assert!(common["reasons"].to_string().contains("is too common"), "{common}");
+    let own = judge("ward.sister.nightingale-71", Some("ward.sister@example.com")).await;
+    assert!(
+        own["reasons"].to_string().contains("must not contain your email address"),
+        "{own}"
+    );
+    // The same phrases a refusal gives.
+    let admin = app.admin().await.access;
+    let refused = refusal(&app, &admin, "ward.sister@example.com", "ward.sister.nightingale-71").await;
+    assert_eq!(json!(refused), own["reasons"]);
+    // Bad bodies get the contract's errors.
+    assert_error(app.post_json("/auth/password/check", &json!({})).await, 422, "validation_failed").await;
+    let long = json!({ "password": "x".repeat(1025) });
+    assert_error(app.post_json("/auth/password/check", &long).await, 422, "validation_failed").await;
+    let extra = json!({ "password": STRONG, "user": 1 });
+    assert_error(app.post_json("/auth/password/check", &extra).await, 422, "validation_failed").await;
+    // 120 a minute per client IP, then 429 with Retry-After.
+    let mut limited = None;
+    for _ in 0..130 {
+        let resp = app.post_json("/auth/password/check", &json!({ "password": "a" })).await;
+        if resp.status() == StatusCode::TOO_MANY_REQUESTS {
+            limited = Some(resp);
+            break;
+        }
+    }
+    let resp = limited.expect("never rate limited");
+    assert!(resp.headers().contains_key("retry-after"));
+    assert_error(resp, 429, "too_many_requests").await;
+}
+
 backend_tests!(
     new_passwords_must_meet_the_policy,
+    a_candidate_is_judged_without_an_account_and_the_checks_are_rate_limited,
     a_password_change_is_held_to_the_policy_under_new_password,
     every_character_of_an_80_character_password_counts,
     a_hash_made_by_an_earlier_version_still_logs_in_and_is_upgraded,

@@ -1,9 +1,9 @@
-//! `/admin/tokens/*`: a user's sessions, revocation, metrics.
+//! `/admin/tokens/*` and `/admin/stats/*`: a user's sessions, revocation, metrics.
 
 use actix_web::{web, HttpResponse};
 
 use crate::controllers::parse_id;
-use crate::dto::admin::{RevokeTokenRequest, RevokeTokenResponse};
+use crate::dto::admin::{HourlyStatsQuery, RevokeTokenRequest, RevokeTokenResponse};
 use crate::dto::session::SessionResponse;
 use crate::errors::AppResult;
 use crate::middleware::auth::Admin;
@@ -52,6 +52,16 @@ pub async fn revoke_token(
         .revoke_token(actor, body.into_ref()?, client)
         .await?;
     Ok(HttpResponse::Ok().json(RevokeTokenResponse { revoked }))
+}
+
+/// `GET /admin/stats/hourly?hours`
+pub async fn hourly_stats(
+    _admin: Admin,
+    state: web::Data<AppState>,
+    query: web::Query<HourlyStatsQuery>,
+) -> AppResult<HttpResponse> {
+    let hours = query.into_inner().parse()?;
+    Ok(HttpResponse::Ok().json(state.admin.hourly_stats(hours).await?))
 }
 
 /// `GET /admin/tokens/metrics`

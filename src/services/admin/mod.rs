@@ -4,6 +4,7 @@
 
 mod audit;
 pub mod passwords;
+mod stats;
 mod tokens;
 mod users;
 
