@@ -147,7 +147,9 @@ async function doRefresh() {
     acceptTokens(resp);
     return true;
   } catch (e) {
-    if (e instanceof ApiError && (e.status === 401 || e.status === 403)) return false;
+    // 401/403: refused; 400/422: no refresh cookie left. Those end the session;
+    // network trouble, 429 and 5xx may pass.
+    if (e instanceof ApiError && [400, 401, 403, 422].includes(e.status)) return false;
     return null;
   }
 }

@@ -68,11 +68,14 @@ export function describeUserAgent(ua) {
   const browser = p.browser ? (p.version ? `${p.browser} ${p.version}` : p.browser) : t('ua.unknownBrowser');
   const os = p.os ? (p.osVersion ? `${p.os} ${p.osVersion}` : p.os) : t('ua.unknownOs');
   if (!p.browser && !p.os) return ua ? String(ua).slice(0, 60) : t('ua.unknownBrowser');
+  // Programs such as curl name no system.
+  if (!p.os) return browser;
   return t('ua.on', browser, os);
 }
 
 /** Browser and system without versions, for the session's device name. */
 export function shortDescription(ua) {
   const p = parseUserAgent(ua);
+  if (p.browser && !p.os) return p.browser;
   return t('ua.on', p.browser || t('ua.unknownBrowser'), p.os || t('ua.unknownOs'));
 }
