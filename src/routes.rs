@@ -2,9 +2,7 @@
 
 use actix_web::{web, Resource};
 
-use crate::controllers::{
-    admin, auth, console, fallback, health, oauth, sessions, two_factor, ws,
-};
+use crate::controllers::{admin, auth, console, fallback, health, oauth, sessions, two_factor, ws};
 
 /// A path serving `allow` (e.g. `"GET, DELETE"`); other methods get 405 with
 /// that `Allow` header (RFC 9110).

@@ -3,8 +3,8 @@
 use ipnet::IpNet;
 
 use crate::services::account::AccountService;
-use crate::services::console::Console;
 use crate::services::admin::AdminService;
+use crate::services::console::Console;
 use crate::services::devices::DeviceService;
 use crate::services::health::HealthService;
 use crate::services::issuance::TokenIssuer;

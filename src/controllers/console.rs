@@ -58,7 +58,10 @@ pub async fn asset(
     path: web::Path<(String, String)>,
 ) -> AppResult<HttpResponse> {
     let (version, file) = path.into_inner();
-    let found = state.console.asset(&version, &file).ok_or(AppError::NotFound)?;
+    let found = state
+        .console
+        .asset(&version, &file)
+        .ok_or(AppError::NotFound)?;
     Ok(secured(HttpResponse::Ok())
         .insert_header((header::CACHE_CONTROL, "public, max-age=31536000, immutable"))
         .content_type(found.content_type)

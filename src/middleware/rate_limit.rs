@@ -24,7 +24,10 @@ impl FromRequest for PolicyCheckRateLimit {
             None => Err(AppError::internal("application state missing")),
             Some(state) => {
                 let ip = request_ip(req, &state.trusted_proxies);
-                state.policy_limiter.check(ip).map(|()| PolicyCheckRateLimit)
+                state
+                    .policy_limiter
+                    .check(ip)
+                    .map(|()| PolicyCheckRateLimit)
             }
         };
         std::future::ready(checked)

@@ -46,7 +46,9 @@ pub async fn driver(test: &str) -> Option<Driver> {
             std::env::var("CI").as_deref() != Ok("true"),
             "CI=true but chromedriver is not installed (packages chromium, chromium-driver)"
         );
-        eprintln!("SKIPPED {test}: chromedriver not installed (apt-get install chromium chromium-driver)");
+        eprintln!(
+            "SKIPPED {test}: chromedriver not installed (apt-get install chromium chromium-driver)"
+        );
         return None;
     }
     let port = TcpListener::bind("127.0.0.1:0")
@@ -198,7 +200,10 @@ impl Page {
 
     /// How many elements match a CSS selector.
     pub async fn count(&self, css: &str) -> usize {
-        self.driver.find_all(By::Css(css)).await.map_or(0, |v| v.len())
+        self.driver
+            .find_all(By::Css(css))
+            .await
+            .map_or(0, |v| v.len())
     }
 
     /// Waits until `count(css)` is `n`.

@@ -26,9 +26,19 @@ fn assert_obeys_the_policy(html: &str) {
     let lower = html.to_lowercase();
     for tag in lower.split("<script").skip(1) {
         let open = tag.split('>').next().unwrap_or_default();
-        assert!(open.contains("src=\"/ui/assets/"), "inline script: <script{open}>");
+        assert!(
+            open.contains("src=\"/ui/assets/"),
+            "inline script: <script{open}>"
+        );
     }
-    for attr in [" onclick=", " onload=", " onsubmit=", " oninput=", " style=", "javascript:"] {
+    for attr in [
+        " onclick=",
+        " onload=",
+        " onsubmit=",
+        " oninput=",
+        " style=",
+        "javascript:",
+    ] {
         assert!(!lower.contains(attr), "the page uses {attr}");
     }
     for attr in ["src=\"http", "href=\"http", "src=\"//", "href=\"//"] {
@@ -45,7 +55,12 @@ async fn pages_send_a_strict_policy_and_versioned_assets(backend: Backend) {
         let h = resp.headers().clone();
         assert!(h["content-type"].to_str().unwrap().starts_with("text/html"));
         let csp = h["content-security-policy"].to_str().unwrap();
-        for part in ["default-src 'none'", "script-src 'self'", "style-src 'self'", "frame-ancestors 'none'"] {
+        for part in [
+            "default-src 'none'",
+            "script-src 'self'",
+            "style-src 'self'",
+            "frame-ancestors 'none'",
+        ] {
             assert!(csp.contains(part), "{csp}");
         }
         assert!(!csp.contains("unsafe"), "{csp}");
@@ -61,10 +76,17 @@ async fn pages_send_a_strict_policy_and_versioned_assets(backend: Backend) {
         for asset in assets {
             let resp = app.client.get(app.url(&asset)).send().await.unwrap();
             assert_eq!(resp.status(), StatusCode::OK, "{asset}");
-            let cache = resp.headers()["cache-control"].to_str().unwrap().to_string();
+            let cache = resp.headers()["cache-control"]
+                .to_str()
+                .unwrap()
+                .to_string();
             assert!(cache.contains("immutable") && cache.contains("max-age=31536000"));
             let kind = resp.headers()["content-type"].to_str().unwrap().to_string();
-            let expected = if asset.ends_with(".js") { "text/javascript" } else { "text/css" };
+            let expected = if asset.ends_with(".js") {
+                "text/javascript"
+            } else {
+                "text/css"
+            };
             assert!(kind.starts_with(expected), "{asset}: {kind}");
             version = asset.split('/').nth(3).unwrap().to_string();
         }
@@ -116,7 +138,12 @@ async fn hourly_figures_count_logins_failures_refreshes_revocations_and_live_ses
     app.create_user("nurse@example.com", &["user"]).await;
     let ended = app.login_ok("nurse@example.com", USER_PASSWORD).await;
     let kept = app.login_ok("nurse@example.com", USER_PASSWORD).await;
-    assert_eq!(app.login("nurse@example.com", "wrong-password-1").await.status(), 401);
+    assert_eq!(
+        app.login("nurse@example.com", "wrong-password-1")
+            .await
+            .status(),
+        401
+    );
     assert_eq!(app.refresh(&kept.refresh).await.status(), StatusCode::OK);
     let out = app.post_auth("/auth/logout", &ended.access, None).await;
     assert_eq!(out.status(), StatusCode::NO_CONTENT);
@@ -140,10 +167,19 @@ async fn hourly_figures_count_logins_failures_refreshes_revocations_and_live_ses
     assert_eq!(figures(&hours[1]), [0, 0, 0, 0, 1], "{hours:?}");
     assert_eq!(figures(&hours[2]), [3, 1, 1, 1, 3], "{hours:?}");
     let start = |h: &Value| h["hour"].as_str().unwrap().to_string();
-    assert!(start(&hours[2]).ends_with(":00:00Z"), "{}", start(&hours[2]));
+    assert!(
+        start(&hours[2]).ends_with(":00:00Z"),
+        "{}",
+        start(&hours[2])
+    );
     assert!(start(&hours[0]) < start(&hours[1]) && start(&hours[1]) < start(&hours[2]));
     // The last hour's live sessions are the ones the metrics count.
-    let metrics: Value = app.get_auth("/admin/tokens/metrics", &admin).await.json().await.unwrap();
+    let metrics: Value = app
+        .get_auth("/admin/tokens/metrics", &admin)
+        .await
+        .json()
+        .await
+        .unwrap();
     assert_eq!(metrics["active_sessions"], hours[2]["active_sessions"]);
 
     // A day by default; a week at most; only admins.
@@ -158,8 +194,18 @@ async fn hourly_figures_count_logins_failures_refreshes_revocations_and_live_ses
         let path = format!("/admin/stats/hourly?hours={bad}");
         assert_error(app.get_auth(&path, &admin).await, 400, "invalid_request").await;
     }
-    assert_error(app.get_auth("/admin/stats/hourly", &kept.access).await, 403, "forbidden").await;
-    let anonymous = app.client.get(app.url("/admin/stats/hourly")).send().await.unwrap();
+    assert_error(
+        app.get_auth("/admin/stats/hourly", &kept.access).await,
+        403,
+        "forbidden",
+    )
+    .await;
+    let anonymous = app
+        .client
+        .get(app.url("/admin/stats/hourly"))
+        .send()
+        .await
+        .unwrap();
     assert_error(anonymous, 401, "token_missing").await;
 }
 

@@ -177,26 +177,58 @@ async fn a_candidate_is_judged_without_an_account_and_the_checks_are_rate_limite
     assert_eq!(short["acceptable"], false);
     assert_eq!(short["reasons"], json!(["must be at least 12 characters"]));
     let common = judge("password1234", None).await;
-    assert!(common["reasons"].to_string().contains("is too common"), "{common}");
-    let own = judge("ward.sister.nightingale-71", Some("ward.sister@example.com")).await;
     assert!(
-        own["reasons"].to_string().contains("must not contain your email address"),
+        common["reasons"].to_string().contains("is too common"),
+        "{common}"
+    );
+    let own = judge(
+        "ward.sister.nightingale-71",
+        Some("ward.sister@example.com"),
+    )
+    .await;
+    assert!(
+        own["reasons"]
+            .to_string()
+            .contains("must not contain your email address"),
         "{own}"
     );
     // The same phrases a refusal gives.
     let admin = app.admin().await.access;
-    let refused = refusal(&app, &admin, "ward.sister@example.com", "ward.sister.nightingale-71").await;
+    let refused = refusal(
+        &app,
+        &admin,
+        "ward.sister@example.com",
+        "ward.sister.nightingale-71",
+    )
+    .await;
     assert_eq!(json!(refused), own["reasons"]);
     // Bad bodies get the contract's errors.
-    assert_error(app.post_json("/auth/password/check", &json!({})).await, 422, "validation_failed").await;
+    assert_error(
+        app.post_json("/auth/password/check", &json!({})).await,
+        422,
+        "validation_failed",
+    )
+    .await;
     let long = json!({ "password": "x".repeat(1025) });
-    assert_error(app.post_json("/auth/password/check", &long).await, 422, "validation_failed").await;
+    assert_error(
+        app.post_json("/auth/password/check", &long).await,
+        422,
+        "validation_failed",
+    )
+    .await;
     let extra = json!({ "password": STRONG, "user": 1 });
-    assert_error(app.post_json("/auth/password/check", &extra).await, 422, "validation_failed").await;
+    assert_error(
+        app.post_json("/auth/password/check", &extra).await,
+        422,
+        "validation_failed",
+    )
+    .await;
     // 120 a minute per client IP, then 429 with Retry-After.
     let mut limited = None;
     for _ in 0..130 {
-        let resp = app.post_json("/auth/password/check", &json!({ "password": "a" })).await;
+        let resp = app
+            .post_json("/auth/password/check", &json!({ "password": "a" }))
+            .await;
         if resp.status() == StatusCode::TOO_MANY_REQUESTS {
             limited = Some(resp);
             break;
