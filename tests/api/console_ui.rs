@@ -38,7 +38,8 @@ async fn sign_in_without_2fa_shows_the_account_and_signs_out(backend: Backend) {
     let Some(driver) = driver("sign_in_without_2fa").await else {
         return;
     };
-    let app = console_app(backend).await;
+    // The first-start defaults: `Secure` cookies, which browsers take from 127.0.0.1.
+    let app = spawn_app(backend).await;
     app.create_user(NURSE, &["user"]).await;
     let page = driver.open(&app.address).await;
     page.goto("/ui/").await;
