@@ -44,6 +44,13 @@ if [[ "${CI:-}" == "true" ]]; then
     echo "PostgreSQL reachable at $(redact_url "$TOKENWARD_TEST_POSTGRES_URL")"
 fi
 
+# The Python tools of the contract tests (tests/api/contract.rs), pinned, in
+# target/contract-tools; without them those tests skip, or fail under CI=true.
+if ! bash scripts/contract-tools.sh; then
+    [[ "${CI:-}" == "true" ]] && { echo "error: the contract tools did not install" >&2; exit 1; }
+    echo "warning: the contract tools did not install; the contract tests will skip" >&2
+fi
+
 # Sum every test binary's result into one closing line.
 log="$(mktemp)"
 trap 'rm -f "$log"' EXIT

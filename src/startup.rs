@@ -278,6 +278,9 @@ impl Application {
             ws,
             console: Console::new(),
             cookie_secure: settings.cookie_secure,
+            openapi: crate::openapi::document(&settings.password_policy())
+                .to_string()
+                .into(),
         };
 
         let cleanup = CleanupService::new(db.clone(), CleanupPolicy::from_settings(&settings));

@@ -62,4 +62,6 @@ pub struct AppState {
     pub console: Console,
     /// Whether session cookies carry `Secure`.
     pub cookie_secure: bool,
+    /// The OpenAPI document, serialized once (it states the configured password length).
+    pub openapi: actix_web::web::Bytes,
 }

@@ -38,11 +38,10 @@ pub async fn metrics(req: HttpRequest, state: web::Data<AppState>) -> AppResult<
 }
 
 /// `GET /api-docs/openapi.json`: the OpenAPI document of every route.
-pub async fn openapi_json() -> HttpResponse {
-    static DOC: std::sync::OnceLock<serde_json::Value> = std::sync::OnceLock::new();
-    let doc =
-        DOC.get_or_init(|| serde_json::to_value(crate::openapi::document()).unwrap_or_default());
-    HttpResponse::Ok().json(doc)
+pub async fn openapi_json(state: web::Data<AppState>) -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("application/json")
+        .body(state.openapi.clone())
 }
 
 /// `GET /docs`: to the interactive UI, served under `/docs/`.

@@ -27,8 +27,8 @@ pub struct WsQuery {
 pub enum IdInput {
     /// `"42"`.
     Text(String),
-    /// `42`.
-    Number(i64),
+    /// `42` (or `42.0`, which JSON Schema counts as the same integer).
+    Number(serde_json::Number),
 }
 
 /// `POST /admin/notifications`.
@@ -52,8 +52,13 @@ impl NotificationRequest {
     pub fn recipient(&self) -> Result<Option<i64>, AppError> {
         let parsed = match &self.user_id {
             None => return Ok(None),
-            Some(IdInput::Text(s)) => s.trim().parse::<i64>().ok(),
-            Some(IdInput::Number(n)) => Some(*n),
+            Some(IdInput::Text(s)) => super::validate::user_id(s),
+            Some(IdInput::Number(n)) => n.as_i64().or_else(|| {
+                // A whole float below 2^63 converts exactly.
+                n.as_f64()
+                    .filter(|f| f.fract() == 0.0 && f.abs() < 9_223_372_036_854_775_808.0)
+                    .map(|f| f as i64)
+            }),
         };
         match parsed.filter(|id| *id > 0) {
             Some(id) => Ok(Some(id)),

@@ -16,6 +16,7 @@ mod client_ip;
 mod cluster;
 mod console;
 mod console_ui;
+mod contract;
 mod cookies;
 mod devices;
 mod errors;

@@ -154,7 +154,28 @@ async fn a_socket_of_a_reset_account_is_closed(backend: Backend) {
     assert_eq!(events[0]["reason"], "admin");
 }
 
+async fn an_admin_cannot_reset_their_own_password_there(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let admin = app.admin().await.access;
+    let me: Value = app.get_auth("/auth/me", &admin).await.json().await.unwrap();
+    let own = me["id"].as_str().unwrap();
+    let body = assert_error(
+        reset(&app, &admin, own, json!({})).await,
+        422,
+        "validation_failed",
+    )
+    .await;
+    assert!(body["details"]["id"][0]
+        .as_str()
+        .unwrap()
+        .contains("/auth/password"));
+    // Nothing changed: the session lives and the password still works.
+    assert_eq!(app.validate(&admin).await.status(), StatusCode::OK);
+    app.admin().await;
+}
+
 backend_tests!(
+    an_admin_cannot_reset_their_own_password_there,
     a_reset_ends_sessions_and_allows_only_the_password_change,
     an_admin_may_choose_the_temporary_password_within_the_policy,
     a_socket_of_a_reset_account_is_closed,

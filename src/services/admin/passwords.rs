@@ -28,6 +28,14 @@ impl AdminService {
         given: Option<String>,
         client: ClientMeta,
     ) -> AppResult<Option<String>> {
+        // A reset of one's own account would end this very session and force
+        // a change the caller can make directly.
+        if user_id == actor.user_id {
+            return Err(AppError::field(
+                "id",
+                "use POST /auth/password to change your own password",
+            ));
+        }
         let user = self.get_user(user_id).await?;
         let generated = given.is_none();
         let plain = match given {

@@ -19,6 +19,9 @@ use utoipa::OpenApi;
 
 use crate::dto::{admin, audit, auth, oauth, session, two_factor, user, ws};
 use crate::errors::ErrorBody;
+use crate::security::password_policy::PasswordPolicy;
+
+mod shapes;
 
 #[derive(OpenApi)]
 #[openapi(
@@ -118,7 +121,7 @@ fn ops() -> Vec<Op> {
         op(Get, "/admin/users/{id}", "admin", "One account", true, None, (200, "The user", "UserResponse"), ADMIN_ERRORS),
         op(Patch, "/admin/users/{id}", "admin", "Edit an account (disabling revokes every session)", true, Some("UpdateUserRequest"), (200, "The user", "UserResponse"), &[400, 401, 403, 404, 415, 422, 503]),
         op(Post, "/admin/users/{id}/unlock", "admin", "Lift a lockout", true, None, (204, "Unlocked", ""), ADMIN_ERRORS),
-        op(Post, "/admin/users/{id}/password", "admin", "Reset a password (given, or generated and answered once); ends every session and requires a change at the next login", true, Some("ResetPasswordRequest"), (200, "The generated temporary password (204 when one was given)", "TemporaryPasswordResponse"), ADMIN_ERRORS),
+        op(Post, "/admin/users/{id}/password", "admin", "Reset another account's password (given, or generated and answered once); ends every session and requires a change at the next login", true, Some("ResetPasswordRequest"), (200, "The generated temporary password (204 when one was given)", "TemporaryPasswordResponse"), &[400, 401, 403, 404, 413, 415, 422, 503]),
         op(Delete, "/admin/users/{id}/2fa", "admin", "Reset a user's second factor", true, None, (204, "Reset", ""), ADMIN_ERRORS),
         op(Get, "/admin/tokens/sessions/{user_id}", "admin", "A user's live sessions", true, None, (200, "Sessions (array)", "SessionResponse[]"), ADMIN_ERRORS),
         op(Delete, "/admin/tokens/sessions/{user_id}", "admin", "End every session of a user", true, None, (200, "Counts", "RevokedCounts"), ADMIN_ERRORS),
@@ -173,7 +176,7 @@ fn query_parameters(path: &str) -> &'static [(&'static str, Type, &'static str, 
             ("email", Type::String, "", false),
         ],
         "/admin/audit" => &[
-            ("user_id", Type::String, "", false),
+            ("user_id", Type::Integer, "int64", false),
             ("event", Type::String, "", false),
             ("since", Type::String, "date-time", false),
             ("limit", Type::Integer, "", false),
@@ -186,6 +189,7 @@ fn query_parameters(path: &str) -> &'static [(&'static str, Type, &'static str, 
 
 fn operation(op: &Op) -> utoipa::openapi::path::Operation {
     let mut b = OperationBuilder::new()
+        .operation_id(Some(operation_id(op)))
         .tag(op.tag)
         .summary(Some(op.summary));
     for segment in op.path.split('/') {
@@ -199,7 +203,12 @@ fn operation(op: &Op) -> utoipa::openapi::path::Operation {
             );
         }
     }
-    for (name, kind, format, required) in query_parameters(op.path) {
+    // A query string belongs to the path's GET only (POST /admin/users has none).
+    let query = match op.method {
+        HttpMethod::Get => query_parameters(op.path),
+        _ => &[],
+    };
+    for (name, kind, format, required) in query {
         let mut schema = ObjectBuilder::new().schema_type(kind.clone());
         if !format.is_empty() {
             schema = schema.format(Some(SchemaFormat::Custom((*format).to_string())));
@@ -248,7 +257,16 @@ fn operation(op: &Op) -> utoipa::openapi::path::Operation {
             .content("application/json", json_ref(name)),
     };
     b = b.response(status.to_string(), ok.build());
-    for code in op.errors {
+    // A body can always be malformed, too large, of another type or, for
+    // JSON, of the wrong shape: those answers hold for every body route.
+    let mut errors = op.errors.to_vec();
+    if let Some(body) = op.body {
+        let json = !body.starts_with("form:");
+        errors.extend([400, 413, 415].into_iter().chain(json.then_some(422)));
+        errors.sort_unstable();
+        errors.dedup();
+    }
+    for code in &errors {
         let resp = ResponseBuilder::new()
             .description(error_description(*code))
             .content("application/json", json_ref("ErrorBody"));
@@ -258,6 +276,31 @@ fn operation(op: &Op) -> utoipa::openapi::path::Operation {
         b = b.security(SecurityRequirement::new("bearer", Vec::<String>::new()));
     }
     b.build()
+}
+
+/// `post_auth_login`, `delete_admin_users_id_2fa`: the method and the path's
+/// words, so generated clients get stable function names.
+fn operation_id(op: &Op) -> String {
+    let method = match op.method {
+        HttpMethod::Get => "get",
+        HttpMethod::Post => "post",
+        HttpMethod::Patch => "patch",
+        HttpMethod::Delete => "delete",
+        _ => "call",
+    };
+    let words: Vec<String> = op
+        .path
+        .split(|c: char| !c.is_ascii_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .map(str::to_string)
+        .collect();
+    // `/ui/` (the page) and `/ui` (its redirect) need different names.
+    let index = if op.path.len() > 1 && op.path.ends_with('/') {
+        "_index"
+    } else {
+        ""
+    };
+    format!("{method}_{}{index}", words.join("_"))
 }
 
 fn error_description(code: u16) -> &'static str {
@@ -277,8 +320,16 @@ fn error_description(code: u16) -> &'static str {
     }
 }
 
-/// The whole document.
-pub fn document() -> OpenApiDoc {
+/// The whole document as served: the derived schemas with the limits the
+/// server enforces (the configured password length among them).
+pub fn document(policy: &PasswordPolicy) -> serde_json::Value {
+    let mut doc = serde_json::to_value(derived()).unwrap_or_default();
+    shapes::tighten(&mut doc, policy);
+    doc
+}
+
+/// The document from the DTO types and the operation list.
+fn derived() -> OpenApiDoc {
     let mut doc = Components::openapi();
     let mut paths = PathsBuilder::new();
     for op in ops() {
@@ -320,5 +371,4 @@ pub fn document() -> OpenApiDoc {
 }
 
 #[cfg(test)]
-#[path = "openapi_tests.rs"]
 mod tests;
