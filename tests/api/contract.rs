@@ -51,8 +51,9 @@ async fn server() -> TestApp {
     .await
 }
 
-/// Runs `program` from the tool environment; its output goes to the test log.
-async fn run(tools: &Path, program: &str, args: &[&str], env: &[(&str, &str)]) -> bool {
+/// Runs `program` from the tool environment in `cwd` (where schemathesis keeps
+/// its cache); its output goes to the test log.
+async fn run(tools: &Path, cwd: &Path, program: &str, args: &[&str], env: &[(&str, &str)]) -> bool {
     let path = format!(
         "{}:{}",
         tools.join("bin").display(),
@@ -60,6 +61,7 @@ async fn run(tools: &Path, program: &str, args: &[&str], env: &[(&str, &str)]) -
     );
     let mut cmd = Command::new(tools.join("bin").join(program));
     cmd.args(args)
+        .current_dir(cwd)
         .env("PATH", path)
         .stdin(Stdio::null())
         .kill_on_drop(true);
@@ -108,7 +110,7 @@ async fn the_document_is_valid_openapi_3_1_and_a_generated_client_signs_in_with_
     let dir = tempfile::tempdir().unwrap();
     let doc = fetch_document(&app, dir.path()).await;
     let doc = doc.to_str().unwrap();
-    assert!(run(&tools, "openapi-spec-validator", &[doc], &[]).await);
+    assert!(run(&tools, dir.path(), "openapi-spec-validator", &[doc], &[]).await);
 
     // Generate, type-check the client and the flow using it, then run the flow.
     let package = dir.path().join("tokenward_client");
@@ -122,17 +124,20 @@ async fn the_document_is_valid_openapi_3_1_and_a_generated_client_signs_in_with_
         "--output-path",
         package.to_str().unwrap(),
     ];
-    assert!(run(&tools, "openapi-python-client", &generate, &[]).await);
+    assert!(run(&tools, dir.path(), "openapi-python-client", &generate, &[]).await);
     let flow = contract_file("client_flow.py");
     let here = dir.path().to_str().unwrap();
     let env = [("PYTHONPATH", here), ("MYPYPATH", here)];
     let strict = ["--strict", "--cache-dir", &format!("{here}/.mypy"), &flow];
     assert!(
-        run(&tools, "mypy", &strict, &env).await,
+        run(&tools, dir.path(), "mypy", &strict, &env).await,
         "mypy --strict failed"
     );
     let args = [flow.as_str(), &app.address, ADMIN_EMAIL, ADMIN_PASSWORD];
-    assert!(run(&tools, "python", &args, &env).await, "the flow failed");
+    assert!(
+        run(&tools, dir.path(), "python", &args, &env).await,
+        "the flow failed"
+    );
 }
 
 #[tokio::test]
@@ -141,6 +146,7 @@ async fn schemathesis_finds_no_disagreement_between_the_document_and_the_server(
         return;
     };
     let app = server().await;
+    let dir = tempfile::tempdir().unwrap();
     let doc_url = app.url("/api-docs/openapi.json");
     let args = [
         "--config-file",
@@ -169,7 +175,7 @@ async fn schemathesis_finds_no_disagreement_between_the_document_and_the_server(
         ("NO_COLOR", "1"),
     ];
     assert!(
-        run(&tools, "st", &args, &env).await,
+        run(&tools, dir.path(), "st", &args, &env).await,
         "schemathesis found failures (its report is above)"
     );
 }
