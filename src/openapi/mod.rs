@@ -345,7 +345,8 @@ fn derived() -> OpenApiDoc {
                     ObjectBuilder::new()
                         .schema_type(Type::String)
                         .min_length(Some(1))
-                        .max_length(Some(max)),
+                        .max_length(Some(max))
+                        .pattern(Some(crate::dto::validate::NOT_BLANK_PATTERN)),
                 )
                 .required(field)
                 .additional_properties(Some(AdditionalProperties::FreeForm(false)))
