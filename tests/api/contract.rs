@@ -74,15 +74,7 @@ async fn run(tools: &Path, cwd: &Path, program: &str, args: &[&str], env: &[(&st
 
 /// The served document, written to `dir`.
 async fn fetch_document(app: &TestApp, dir: &Path) -> PathBuf {
-    let doc: serde_json::Value = app
-        .client
-        .get(app.url("/api-docs/openapi.json"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let doc = app.get_json("/api-docs/openapi.json").await;
     assert!(
         doc["openapi"].as_str().unwrap().starts_with("3.1."),
         "{}",

@@ -441,7 +441,33 @@ async fn refusals_name_what_is_really_wrong(backend: Backend) {
     );
 }
 
+/// A NUL byte in a header never reaches a route: HTTP refuses the head with
+/// a bare 400 and closes that connection; the server serves the next one.
+async fn a_nul_byte_in_a_header_is_refused_and_the_server_goes_on(backend: Backend) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let app = spawn_app(backend).await;
+    let admin = app.admin().await.access;
+    let addr = app.address.trim_start_matches("http://").to_string();
+    let mut raw = tokio::net::TcpStream::connect(&addr).await.unwrap();
+    let head = format!("GET /auth/me HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer {admin}\r\nX-Ward: a\0b\r\n\r\n");
+    raw.write_all(head.as_bytes()).await.unwrap();
+    let mut answer = Vec::new();
+    let read = tokio::time::timeout(
+        std::time::Duration::from_secs(5),
+        raw.read_to_end(&mut answer),
+    );
+    read.await.expect("the connection is closed").unwrap();
+    let answer = String::from_utf8_lossy(&answer);
+    assert!(answer.starts_with("HTTP/1.1 400 "), "{answer}");
+    assert!(answer.contains("connection: close"), "{answer}");
+    assert_eq!(
+        app.get_auth("/auth/me", &admin).await.status(),
+        StatusCode::OK
+    );
+}
+
 backend_tests!(
+    a_nul_byte_in_a_header_is_refused_and_the_server_goes_on,
     refusals_name_what_is_really_wrong,
     wrong_types_on_every_json_route_get_the_projects_words,
     malformed_bodies_get_clear_errors,

@@ -201,6 +201,12 @@ impl TestApp {
         self.handle.stop(true).await;
     }
 
+    /// GET without credentials, the answer read as JSON.
+    pub async fn get_json(&self, path: &str) -> Value {
+        let resp = self.client.get(self.url(path)).send().await.unwrap();
+        resp.json().await.unwrap()
+    }
+
     pub async fn post_json(&self, path: &str, body: &Value) -> Response {
         self.client
             .post(self.url(path))

@@ -103,15 +103,7 @@ async fn health_endpoints_answer(backend: Backend) {
         .await
         .unwrap();
     assert_eq!(live.status(), StatusCode::OK);
-    let ready: serde_json::Value = app
-        .client
-        .get(app.url("/health/ready"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let ready = app.get_json("/health/ready").await;
     assert_eq!(ready["status"], "ok");
 }
 

@@ -388,15 +388,7 @@ async fn rfc8414_metadata_names_every_endpoint_by_absolute_url(backend: Backend)
         assert!(m[field].is_array(), "{field}: {m}");
     }
     // The endpoints it names answer where it says (here, under the test's own address).
-    let jwks: Value = app
-        .client
-        .get(app.url("/.well-known/jwks.json"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let jwks = app.get_json("/.well-known/jwks.json").await;
     assert!(jwks["keys"].is_array());
 }
 
