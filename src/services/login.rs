@@ -19,8 +19,9 @@ use crate::errors::{AppError, AppResult};
 use crate::models::{NewToken, PasswordChange, TokenKind, User};
 use crate::realtime::EventPublisher;
 use crate::repositories::{token as token_repo, user as user_repo};
-use crate::security::hashing::{opaque_token, token_hash};
+use crate::security::hashing::token_hash;
 use crate::security::password;
+use crate::services::two_factor::challenge::new_challenge_token;
 use crate::util;
 
 /// What a correct password leads to.
@@ -193,7 +194,7 @@ impl LoginService {
                             .recognize(c, uid, remembered.trim(), util::now())?
                             .is_some();
                     if user.two_factor_enabled && !skip {
-                        return issue_challenge(c, &user, &client);
+                        return issue_challenge(c, &user, &client, device.as_deref());
                     }
                     let issued = session::start(c, &issuer, user, device, &client, skip)?;
                     Ok(LoginOutcome::Tokens(Box::new(issued)))
@@ -248,9 +249,10 @@ fn issue_challenge(
     c: &mut DbConnection,
     user: &User,
     client: &ClientMeta,
+    device: Option<&str>,
 ) -> AppResult<LoginOutcome> {
     let now = util::now();
-    let challenge_token = opaque_token();
+    let challenge_token = new_challenge_token(device);
     token_repo::insert(
         c,
         &NewToken {

@@ -229,7 +229,55 @@ async fn forwarded_for_is_believed_only_from_a_trusted_proxy(backend: Backend) {
     }
 }
 
+/// The device name given at a login that ends in a 2FA challenge names the
+/// session the challenge's answer starts; the label cannot be altered.
+async fn a_two_factor_login_keeps_its_device_name(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let (_, codes) = crate::two_factor::enrolled(&app).await;
+    let login = |device: &'static str| {
+        let body = json!({ "email": "nurse@example.com", "password": USER_PASSWORD, "device_name": device });
+        let app = &app;
+        async move {
+            let resp = app.post_json("/auth/login", &body).await;
+            let body: Value = resp.json().await.unwrap();
+            body["challenge_token"].as_str().unwrap().to_string()
+        }
+    };
+    let verify = |challenge: String, code: String| {
+        let app = &app;
+        async move {
+            let body = json!({ "challenge_token": challenge, "code": code });
+            app.post_json("/auth/verify-2fa", &body).await
+        }
+    };
+    // A label swapped into the token makes it another, unknown, challenge.
+    let challenge = login("Ward 3 PC").await;
+    let (random, _) = challenge.split_once('.').unwrap();
+    let forged = format!("{random}.{}", "T3BlcmF0aW5nIHRoZWF0cmU");
+    let refused = verify(forged, codes[0].clone()).await;
+    assert_error(refused, 401, "token_invalid").await;
+
+    let answered = verify(challenge, codes[0].clone()).await;
+    assert_eq!(answered.status(), StatusCode::OK);
+    let access = tokens_of(&answered.json::<Value>().await.unwrap()).access;
+    let sessions: Value = app
+        .get_auth("/auth/sessions", &access)
+        .await
+        .json()
+        .await
+        .unwrap();
+    let current: Vec<&Value> = sessions
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|s| s["current"] == true)
+        .collect();
+    assert_eq!(current.len(), 1, "{sessions}");
+    assert_eq!(current[0]["device_name"], "Ward 3 PC");
+}
+
 backend_tests!(
+    a_two_factor_login_keeps_its_device_name,
     logout_revokes_the_access_and_refresh_tokens_of_the_session,
     logout_all_ends_every_session_of_the_user,
     the_session_list_shows_live_sessions_with_ip_and_user_agent,

@@ -2,6 +2,8 @@
 //! TOTP or recovery code. A wrong code counts towards the lockout; a
 //! challenge dies after a few wrong codes.
 
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
 use serde_json::json;
 
 use super::Codes;
@@ -23,6 +25,24 @@ use crate::util;
 /// Wrong codes a challenge takes before it is dead.
 pub const MAX_CHALLENGE_ATTEMPTS: i32 = 5;
 
+/// A new challenge token: random, then the device label the login named.
+/// The label needs no row of its own: the database knows the token by the
+/// hash of the whole string, so an altered label is an unknown challenge.
+pub fn new_challenge_token(device: Option<&str>) -> String {
+    let random = crate::security::hashing::opaque_token();
+    match device {
+        Some(label) => format!("{random}.{}", URL_SAFE_NO_PAD.encode(label)),
+        None => random,
+    }
+}
+
+/// The device label a challenge token carries, if any.
+fn device_label(token: &str) -> Option<String> {
+    let (_, label) = token.split_once('.')?;
+    let bytes = URL_SAFE_NO_PAD.decode(label).ok()?;
+    String::from_utf8(bytes).ok()
+}
+
 /// The login challenge.
 #[derive(Clone)]
 pub struct ChallengeService {
@@ -33,6 +53,14 @@ pub struct ChallengeService {
     events: EventPublisher,
     revocations: Revocations,
     devices: DeviceService,
+}
+
+/// What the caller sent besides the challenge.
+struct Answer<'a> {
+    code: &'a str,
+    remember: bool,
+    /// The label the login named, carried by the challenge token.
+    device: Option<String>,
 }
 
 enum Outcome {
@@ -71,11 +99,21 @@ impl ChallengeService {
         client: ClientMeta,
     ) -> AppResult<Issued> {
         let hash = token_hash(&challenge);
+        let device = device_label(&challenge);
         let (ip, agent) = (client.ip.clone(), client.user_agent.clone());
         let this = self.clone();
         let outcome = self
             .db
-            .run(move |c| write_transaction(c, |c| this.answer(c, &hash, &code, remember, &client)))
+            .run(move |c| {
+                write_transaction(c, |c| {
+                    let answer = Answer {
+                        code: &code,
+                        remember,
+                        device: device.clone(),
+                    };
+                    this.answer(c, &hash, answer, &client)
+                })
+            })
             .await?;
         match outcome {
             Outcome::Issued(issued, spent) => {
@@ -97,10 +135,14 @@ impl ChallengeService {
         &self,
         c: &mut DbConnection,
         hash: &str,
-        code: &str,
-        remember: bool,
+        answer: Answer<'_>,
         client: &ClientMeta,
     ) -> AppResult<Outcome> {
+        let Answer {
+            code,
+            remember,
+            device,
+        } = answer;
         let now = util::now();
         let ctx = token_repo::find_context_by_hash(c, hash)?
             .filter(|ctx| ctx.token.token_type == TokenKind::Challenge)
@@ -170,12 +212,25 @@ impl ChallengeService {
             }
             false => (None, None),
         };
-        let mut issued = session::start(c, &self.issuer, user, None, client, false)?;
+        let mut issued = session::start(c, &self.issuer, user, device, client, false)?;
         issued.device_token = device_token;
         let spent = match pushed {
             Some(p) if p.any() => spent.and(p),
             _ => spent,
         };
         Ok(Outcome::Issued(Box::new(issued), spent))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_challenge_token_carries_its_device_label() {
+        let named = new_challenge_token(Some("Ward 3 PC · bed 7"));
+        assert_eq!(device_label(&named).as_deref(), Some("Ward 3 PC · bed 7"));
+        assert_eq!(device_label(&new_challenge_token(None)), None);
+        assert_eq!(device_label("abc.%%%"), None);
     }
 }
