@@ -122,7 +122,7 @@ seed_sessions() {
     : >"$WORK/refresh-tokens.txt"
     for _ in $(seq 1 "$SESSIONS"); do
         curl -sf -X POST "http://127.0.0.1:$PORT/auth/login" -H 'content-type: application/json' \
-            -d '{"email":"seed@bench.local","password":"bench-seed-pw"}' |
+            -d '{"email":"seed@bench.local","password":"Quiet-Harbour-Lantern-47"}' |
             python3 -c 'import json,sys; t=json.load(sys.stdin); print(t["access_token"]); print(t["refresh_token"], file=sys.stderr)' \
                 >>"$WORK/access-tokens.txt" 2>>"$WORK/refresh-tokens.txt"
     done
@@ -164,7 +164,7 @@ for backend in $BACKENDS; do
     # The seeding account hashes at cost 4 so that seeding is quick; the
     # login case uses the bootstrap admin, hashed at $BCRYPT_COST.
     DATABASE_URL="$url" TOKENWARD_ENCRYPTION_KEY_FILE="$WORK/$backend.key" TOKENWARD_BCRYPT_COST=4 \
-        TOKENWARD_USER_PASSWORD=bench-seed-pw RUST_LOG=warn "$BIN" user create --email seed@bench.local >/dev/null
+        TOKENWARD_USER_PASSWORD=Quiet-Harbour-Lantern-47 RUST_LOG=warn "$BIN" user create --email seed@bench.local >/dev/null
     seed_sessions
 
     # The floor verifies the very same tokens with the published keys.
