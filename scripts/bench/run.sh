@@ -19,6 +19,7 @@
 #   JWT_ALGORITHM   RS256 (default), ES256 or EdDSA
 #   CASES           "validate refresh login storm cached" (default all; the floor always runs)
 #   PG_URL          server for the PostgreSQL run (default postgres://postgres@127.0.0.1:5432/postgres)
+#   TOKENWARD_BIN   the server binary to measure (default target/release/tokenward, built first)
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/../.."
 
@@ -60,10 +61,11 @@ if ! command -v wrk >/dev/null 2>&1; then
 fi
 
 echo "== building (release)"
+# TOKENWARD_BIN measures another build of the server (an A/B comparison).
 cargo build --release --quiet --bin tokenward
 cargo bench --no-run --quiet --bench floor_server 2>/dev/null || cargo bench --no-run --bench floor_server
 FLOOR_BIN="$(find target/release/deps -maxdepth 1 -type f -executable -name 'floor_server-*' -printf '%T@ %p\n' | sort -n | tail -1 | cut -d' ' -f2)"
-BIN="target/release/tokenward"
+BIN="${TOKENWARD_BIN:-target/release/tokenward}"
 
 rss_kb() { awk '/^VmRSS/ {print $2}' "/proc/$1/status"; }
 hwm_kb() { awk '/^VmHWM/ {print $2}' "/proc/$1/status"; }

@@ -178,6 +178,19 @@ where
     }
 }
 
+/// Runs `f`, whose writes are one statement on PostgreSQL (atomic by itself,
+/// so no BEGIN and COMMIT round trips), inside a write transaction on SQLite,
+/// where they are several.
+pub fn single_statement_write<T, F>(conn: &mut DbConnection, f: F) -> AppResult<T>
+where
+    F: FnOnce(&mut DbConnection) -> AppResult<T>,
+{
+    match conn {
+        DbConnection::Postgresql(_) => f(conn),
+        DbConnection::Sqlite(_) => write_transaction(conn, f),
+    }
+}
+
 fn rollback(conn: &mut DbConnection) {
     let result = match conn {
         DbConnection::Sqlite(c) => AnsiTransactionManager::rollback_transaction(c),

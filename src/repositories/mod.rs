@@ -6,6 +6,7 @@ pub mod cleanup;
 pub mod key;
 pub mod metrics;
 pub mod recovery_code;
+pub mod rotation;
 pub mod session;
 pub mod stats;
 pub mod token;

@@ -100,7 +100,19 @@ pub fn record<S: Subject + ?Sized>(
     details: Value,
     now: NaiveDateTime,
 ) -> AppResult<()> {
-    let row = NewAuditEvent {
+    audit_repo::insert(conn, &row(name, user, client, details, now))?;
+    Ok(())
+}
+
+/// The audit row `record` writes, for a caller that writes it with others.
+pub fn row<S: Subject + ?Sized>(
+    name: &str,
+    user: Option<&S>,
+    client: &ClientMeta,
+    details: Value,
+    now: NaiveDateTime,
+) -> NewAuditEvent {
+    NewAuditEvent {
         event: name.to_string(),
         user_id: user.map(|u| u.subject_id()),
         user_email: user.map(|u| u.subject_email().to_string()),
@@ -108,7 +120,5 @@ pub fn record<S: Subject + ?Sized>(
         user_agent: client.user_agent.clone(),
         created_at: now,
         details: details.to_string(),
-    };
-    audit_repo::insert(conn, &row)?;
-    Ok(())
+    }
 }

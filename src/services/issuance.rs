@@ -37,13 +37,25 @@ pub struct PreparedPair {
     rows: [NewToken; 2],
 }
 
+impl PreparedPair {
+    /// The access and refresh rows to write.
+    pub fn rows(&self) -> &[NewToken] {
+        &self.rows
+    }
+}
+
 /// Stores a prepared pair (inside the caller's transaction) and hands it out.
 pub fn store_pair(conn: &mut DbConnection, prepared: PreparedPair) -> AppResult<IssuedPair> {
-    // One statement for both rows: a refresh is as few round trips as it can be.
+    // One statement for both rows.
     token_repo::insert_all(conn, &prepared.rows)?;
+    Ok(stored(prepared))
+}
+
+/// The pair, once its rows are written (counted in the metrics).
+pub fn stored(prepared: PreparedPair) -> IssuedPair {
     crate::metrics::token_issued(TokenKind::Access, 1);
     crate::metrics::token_issued(TokenKind::Refresh, 1);
-    Ok(prepared.pair)
+    prepared.pair
 }
 
 /// Lifetimes from the settings.

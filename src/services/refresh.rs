@@ -8,15 +8,15 @@ use chrono::NaiveDateTime;
 use serde_json::json;
 
 use super::audit::{self, event};
-use super::issuance::{store_pair, PreparedPair, TokenIssuer};
+use super::issuance::{stored, PreparedPair, TokenIssuer};
 use super::revocation::{self, Ended, Revocations};
 use super::session::Issued;
 use super::ClientMeta;
-use crate::db::{write_transaction, Db, DbConnection};
+use crate::db::{single_statement_write, write_transaction, Db, DbConnection};
 use crate::dto::auth::RefreshRequest;
 use crate::errors::{AppError, AppResult};
 use crate::models::{RevokeReason, TokenKind, User};
-use crate::repositories::{session as session_repo, token as token_repo};
+use crate::repositories::{rotation, token as token_repo};
 use crate::security::hashing::token_hash;
 use crate::util;
 
@@ -73,9 +73,7 @@ impl RefreshService {
                 // write lock (SQLite) or row lock (PostgreSQL) covers the writes only.
                 let now = util::now();
                 match plan(c, &issuer, &hash, &client, now)? {
-                    Plan::Rotate(plan) => {
-                        write_transaction(c, |c| rotate(c, *plan, &hash, &client, now))
-                    }
+                    Plan::Rotate(plan) => rotate(c, *plan, &hash, &client, now),
                     Plan::Reused { user, session_id } => {
                         write_transaction(c, |c| reuse_detected(c, &user, session_id, &client))
                     }
@@ -147,8 +145,9 @@ fn plan(
     })))
 }
 
-/// The writes of one refresh, inside a write transaction. Rejections roll back;
-/// reuse commits the session's revocation and is reported after the commit.
+/// The writes of one refresh: one statement on PostgreSQL, a write
+/// transaction on SQLite. A token no longer live is looked at again, in a
+/// transaction of its own: already rotated means reuse.
 fn rotate(
     c: &mut DbConnection,
     plan: Rotation,
@@ -156,32 +155,38 @@ fn rotate(
     client: &ClientMeta,
     now: NaiveDateTime,
 ) -> AppResult<Outcome> {
-    // The atomic step: exactly one concurrent caller flips the flag. Every
-    // revocation of a session or user also revokes its tokens, so a token
-    // still unrevoked here has a live session and an active user.
-    let uid = plan.user.id;
-    let rotated = revocation::end_token(c, uid, plan.token_id, RevokeReason::Rotated, now)?;
-    if rotated.tokens == 0 {
-        // Revoked since it was read: by a concurrent refresh (reuse), or by a
-        // logout or an admin (a plain revocation).
-        let reused = token_repo::find_by_hash(c, hash)?
-            .is_some_and(|t| t.revoked_reason == Some(RevokeReason::Rotated));
-        if reused {
-            return reuse_detected(c, &plan.user, plan.session_id, client);
-        }
-        return Err(AppError::TokenRevoked);
-    }
-    session_repo::extend(c, plan.session_id, plan.session_end, now)?;
-    let pair = store_pair(c, plan.prepared)?;
     let details = json!({ "session_id": plan.session_id.to_string() });
-    audit::record(
-        c,
+    let audit_row = audit::row(
         event::TOKEN_REFRESHED,
         Some(&plan.user),
         client,
         details,
         now,
-    )?;
+    );
+    let write = rotation::Rotation {
+        token_id: plan.token_id,
+        session_id: plan.session_id,
+        session_end: plan.session_end,
+        now,
+        rows: plan.prepared.rows(),
+        audit: &audit_row,
+    };
+    // The atomic step: exactly one concurrent caller flips the flag. Every
+    // revocation of a session or user also revokes its tokens, so a token
+    // still unrevoked here has a live session and an active user.
+    let rotated = single_statement_write(c, |c| Ok(rotation::rotate(c, &write)?))?;
+    if !rotated {
+        return write_transaction(c, |c| {
+            let reused = token_repo::find_by_hash(c, hash)?
+                .is_some_and(|t| t.revoked_reason == Some(RevokeReason::Rotated));
+            match reused {
+                true => reuse_detected(c, &plan.user, plan.session_id, client),
+                false => Err(AppError::TokenRevoked),
+            }
+        });
+    }
+    let uid = plan.user.id;
+    let pair = stored(plan.prepared);
     let issued = Issued {
         pair,
         session_id: plan.session_id,
@@ -189,7 +194,13 @@ fn rotate(
         device_token: None,
         remembered_device: false,
     };
-    Ok(Outcome::Issued(Box::new(issued), rotated))
+    let ended = Ended {
+        user_id: uid,
+        sessions: Vec::new(),
+        tokens: 1,
+        reason: RevokeReason::Rotated,
+    };
+    Ok(Outcome::Issued(Box::new(issued), ended))
 }
 
 fn reuse_detected(
