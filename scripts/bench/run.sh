@@ -16,7 +16,7 @@
 #   SESSIONS        sessions seeded for validate/refresh (default 256)
 #   BCRYPT_COST     cost of the login case's account (default 12, the server default)
 #   BACKENDS        "sqlite postgres" (default both)
-#   JWT_ALGORITHM   RS256 (default), ES256 or EdDSA
+#   JWT_ALGORITHM   RS256 (default), ES256, EdDSA or HS256 (no floor: its key is secret)
 #   CASES           "validate refresh login storm cached" (default all; the floor always runs)
 #   PG_URL          server for the PostgreSQL run (default postgres://postgres@127.0.0.1:5432/postgres)
 #   TOKENWARD_BIN   the server binary to measure (default target/release/tokenward, built first)
@@ -169,16 +169,22 @@ for backend in $BACKENDS; do
         TOKENWARD_USER_PASSWORD=Quiet-Harbour-Lantern-47 RUST_LOG=warn "$BIN" user create --email seed@bench.local >/dev/null
     seed_sessions
 
-    # The floor verifies the very same tokens with the published keys.
-    "$FLOOR_BIN" --bind "127.0.0.1:$FLOOR_PORT" --jwks "http://127.0.0.1:$PORT/.well-known/jwks.json" >"$WORK/floor.log" 2>&1 &
-    FLOOR_PID=$!
-    wait_http "http://127.0.0.1:$FLOOR_PORT/auth/validate" || true
-    read -r frps fp50 fp99 fbad < <(run_wrk floor "$CONNECTIONS" "http://127.0.0.1:$FLOOR_PORT" "$BENCH_DIR/validate.lua" "$WORK/access-tokens.txt")
-    floor_hwm="$(hwm_kb "$FLOOR_PID")"
-    kill "$FLOOR_PID" 2>/dev/null || true
-    wait "$FLOOR_PID" 2>/dev/null || true
-    FLOOR_PID=""
-    row "$backend" "floor: JWT verify only" "$frps" "$fp50" "$fp99" "$fbad" "$floor_hwm" "$frps"
+    # The floor verifies the very same tokens with the published keys; an HS256
+    # secret is never published, so with HS256 there is no floor (ratios "-").
+    frps="-"
+    if [[ "$JWT_ALGORITHM" != "HS256" ]]; then
+        "$FLOOR_BIN" --bind "127.0.0.1:$FLOOR_PORT" --jwks "http://127.0.0.1:$PORT/.well-known/jwks.json" >"$WORK/floor.log" 2>&1 &
+        FLOOR_PID=$!
+        wait_http "http://127.0.0.1:$FLOOR_PORT/auth/validate" || true
+        read -r frps fp50 fp99 fbad < <(run_wrk floor "$CONNECTIONS" "http://127.0.0.1:$FLOOR_PORT" "$BENCH_DIR/validate.lua" "$WORK/access-tokens.txt")
+        floor_hwm="$(hwm_kb "$FLOOR_PID")"
+        kill "$FLOOR_PID" 2>/dev/null || true
+        wait "$FLOOR_PID" 2>/dev/null || true
+        FLOOR_PID=""
+        row "$backend" "floor: JWT verify only" "$frps" "$fp50" "$fp99" "$fbad" "$floor_hwm" "$frps"
+    else
+        echo "floor skipped: HS256 keys are not published"
+    fi
 
     has() { [[ " $CASES " == *" $1 "* ]]; }
     if has validate; then
