@@ -19,7 +19,12 @@
 #   JWT_ALGORITHM   RS256 (default), ES256, EdDSA or HS256 (no floor: its key is secret)
 #   CASES           "validate refresh login storm cached" (default all; the floor always runs)
 #   PG_URL          server for the PostgreSQL run (default postgres://postgres@127.0.0.1:5432/postgres)
-#   TOKENWARD_BIN   the server binary to measure (default target/release/tokenward, built first)
+#   TOKENWARD_BIN   the server binary to measure (default: target/release/tokenward, built first)
+#   VOLUME_SESSIONS / VOLUME_TOKENS
+#                   rows written straight into the database before measuring, as a
+#                   hospital's would hold them: sessions mostly ended, tokens mostly
+#                   expired or rotated, nothing analyzed (default 100000 / 1000000;
+#                   0 / 0 measures an empty database)
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/../.."
 
@@ -30,6 +35,8 @@ BCRYPT_COST="${BCRYPT_COST:-12}"
 BACKENDS="${BACKENDS:-sqlite postgres}"
 JWT_ALGORITHM="${JWT_ALGORITHM:-RS256}"
 CASES="${CASES:-validate refresh login storm cached}"
+VOLUME_SESSIONS="${VOLUME_SESSIONS:-100000}"
+VOLUME_TOKENS="${VOLUME_TOKENS:-1000000}"
 PG_URL="${PG_URL:-postgres://postgres@127.0.0.1:5432/postgres}"
 PORT=18080
 FLOOR_PORT=18081
@@ -62,7 +69,7 @@ fi
 
 echo "== building (release)"
 # TOKENWARD_BIN measures another build of the server (an A/B comparison).
-cargo build --release --quiet --bin tokenward
+[[ -n "${TOKENWARD_BIN:-}" ]] || cargo build --release --quiet --bin tokenward
 cargo bench --no-run --quiet --bench floor_server 2>/dev/null || cargo bench --no-run --bench floor_server
 FLOOR_BIN="$(find target/release/deps -maxdepth 1 -type f -executable -name 'floor_server-*' -printf '%T@ %p\n' | sort -n | tail -1 | cut -d' ' -f2)"
 BIN="${TOKENWARD_BIN:-target/release/tokenward}"
@@ -119,6 +126,68 @@ stop_server() {
     SERVER_PID=""
 }
 
+# A browser's user agent, as most rows carry one.
+UA="Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36"
+
+# VOLUME_SESSIONS sessions and VOLUME_TOKENS tokens of the account
+# volume@bench.local: one session in ten still open, one token in ten
+# unexpired, one in three rotated. Written with SQL, not through the API, and
+# not analyzed afterwards.
+seed_volume() {
+    local backend="$1" url="$2"
+    ((VOLUME_SESSIONS > 0)) || return 0
+    DATABASE_URL="$url" TOKENWARD_ENCRYPTION_KEY_FILE="$WORK/$backend.key" TOKENWARD_BCRYPT_COST=4 \
+        TOKENWARD_USER_PASSWORD=Quiet-Harbour-Lantern-47 RUST_LOG=warn "$BIN" user create --email volume@bench.local >/dev/null
+    local started=$SECONDS
+    if [[ "$backend" == postgres ]]; then
+        psql "$url" -qAt -v ON_ERROR_STOP=1 <<SQL
+INSERT INTO sessions (user_id, created_at, last_seen_at, expires_at, ip_address, user_agent, revoked)
+SELECT u.id, now() - interval '40 days', now() - interval '20 days',
+       CASE WHEN g % 10 = 0 THEN now() + interval '7 days' ELSE now() - interval '1 day' END,
+       '10.1.' || (g % 250) || '.' || (g % 200), '$UA', g % 20 = 0
+FROM users u, generate_series(1, $VOLUME_SESSIONS) g WHERE u.email = 'volume@bench.local';
+INSERT INTO tokens (jti, token_hash, token_type, user_id, user_email, session_id, created_at,
+                    expires_at, revoked, revoked_at, revoked_reason, user_agent, ip_address)
+SELECT 'volume-' || g, md5('volume-a' || g) || md5('volume-b' || g),
+       CASE WHEN g % 2 = 0 THEN 'access' ELSE 'refresh' END, u.id, u.email,
+       f.first + g % $VOLUME_SESSIONS, now() - interval '30 days',
+       CASE WHEN g % 10 = 0 THEN now() + interval '1 hour' ELSE now() - interval '2 days' END,
+       g % 3 = 0, CASE WHEN g % 3 = 0 THEN now() - interval '3 days' END,
+       CASE WHEN g % 3 = 0 THEN 'rotated' END, '$UA', '10.1.' || (g % 250) || '.' || (g % 200)
+FROM users u,
+     (SELECT MIN(s.id) AS first FROM sessions s JOIN users v ON v.id = s.user_id
+      WHERE v.email = 'volume@bench.local') f,
+     generate_series(1, $VOLUME_TOKENS) g
+WHERE u.email = 'volume@bench.local';
+SQL
+    else
+        sqlite3 "${url#sqlite://}" <<SQL
+PRAGMA busy_timeout = 10000;
+BEGIN;
+WITH RECURSIVE g(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM g WHERE n < $VOLUME_SESSIONS)
+INSERT INTO sessions (user_id, created_at, last_seen_at, expires_at, ip_address, user_agent, revoked)
+SELECT u.id, datetime('now', '-40 days'), datetime('now', '-20 days'),
+       CASE WHEN n % 10 = 0 THEN datetime('now', '+7 days') ELSE datetime('now', '-1 day') END,
+       '10.1.' || (n % 250) || '.' || (n % 200), '$UA', n % 20 = 0
+FROM users u, g WHERE u.email = 'volume@bench.local';
+WITH RECURSIVE g(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM g WHERE n < $VOLUME_TOKENS),
+     f(first) AS (SELECT MIN(s.id) FROM sessions s JOIN users v ON v.id = s.user_id
+                  WHERE v.email = 'volume@bench.local')
+INSERT INTO tokens (jti, token_hash, token_type, user_id, user_email, session_id, created_at,
+                    expires_at, revoked, revoked_at, revoked_reason, user_agent, ip_address)
+SELECT 'volume-' || n, printf('%032x%032x', n * 2654435761, n * 40503),
+       CASE WHEN n % 2 = 0 THEN 'access' ELSE 'refresh' END, u.id, u.email,
+       f.first + n % $VOLUME_SESSIONS, datetime('now', '-30 days'),
+       CASE WHEN n % 10 = 0 THEN datetime('now', '+1 hour') ELSE datetime('now', '-2 days') END,
+       n % 3 = 0, CASE WHEN n % 3 = 0 THEN datetime('now', '-3 days') END,
+       CASE WHEN n % 3 = 0 THEN 'rotated' END, '$UA', '10.1.' || (n % 250) || '.' || (n % 200)
+FROM users u, f, g WHERE u.email = 'volume@bench.local';
+COMMIT;
+SQL
+    fi
+    echo "volume: $VOLUME_SESSIONS sessions, $VOLUME_TOKENS tokens in $((SECONDS - started)) s (not analyzed)"
+}
+
 seed_sessions() {
     : >"$WORK/access-tokens.txt"
     : >"$WORK/refresh-tokens.txt"
@@ -136,7 +205,7 @@ REPORT="$OUT_DIR/bench-$STAMP.md"
 {
     echo "# tokenward benchmark, $STAMP"
     echo
-    echo "$(nproc) cores, wrk and servers on the same machine; ${DURATION}s per run; $JWT_ALGORITHM; validate with $CONNECTIONS connections over $SESSIONS sessions; login at bcrypt cost $BCRYPT_COST; RUST_LOG=warn."
+    echo "$(nproc) cores, wrk and servers on the same machine; ${DURATION}s per run; $JWT_ALGORITHM; validate with $CONNECTIONS connections over $SESSIONS sessions among $VOLUME_SESSIONS more and $VOLUME_TOKENS token rows (not analyzed); login at bcrypt cost $BCRYPT_COST; RUST_LOG=warn."
     echo
     echo "| backend | case | req/s | ratio to floor | p50 ms | p99 ms | non-2xx | peak RSS MB |"
     echo "|---|---|---:|---:|---:|---:|---:|---:|"
@@ -167,6 +236,7 @@ for backend in $BACKENDS; do
     # login case uses the bootstrap admin, hashed at $BCRYPT_COST.
     DATABASE_URL="$url" TOKENWARD_ENCRYPTION_KEY_FILE="$WORK/$backend.key" TOKENWARD_BCRYPT_COST=4 \
         TOKENWARD_USER_PASSWORD=Quiet-Harbour-Lantern-47 RUST_LOG=warn "$BIN" user create --email seed@bench.local >/dev/null
+    seed_volume "$backend" "$url"
     seed_sessions
 
     # The floor verifies the very same tokens with the published keys; an HS256
