@@ -123,13 +123,11 @@ impl FromRequest for Admin {
     type Error = AppError;
     type Future = LocalBoxFuture<'static, Result<Self, AppError>>;
 
-    fn from_request(req: &HttpRequest, _: &mut actix_web::dev::Payload) -> Self::Future {
-        let fut = authenticate(req);
+    fn from_request(req: &HttpRequest, payload: &mut actix_web::dev::Payload) -> Self::Future {
+        // An admin is first an authenticated caller (a forced change included).
+        let fut = Authenticated::from_request(req, payload);
         Box::pin(async move {
-            let principal = fut.await?;
-            if principal.must_change_password {
-                return Err(AppError::PasswordChangeRequired);
-            }
+            let Authenticated(principal) = fut.await?;
             if !principal.has_role(&Role::Admin) {
                 return Err(AppError::Forbidden);
             }
