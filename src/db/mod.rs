@@ -142,6 +142,29 @@ impl Db {
     }
 }
 
+/// Drops SQLite's statistics of the tables every request reads by key.
+/// Statistics taken while `users` held one row (a first start, an early
+/// ANALYZE or PRAGMA optimize) stay until the next ANALYZE and make SQLite scan
+/// `users` for each token, or scan all of an account's tokens, once the tables
+/// have grown; without statistics it probes the primary keys and the
+/// token-hash index, which is right at every size.
+fn forget_tiny_table_statistics(lite: &mut diesel::SqliteConnection) -> AppResult<()> {
+    #[derive(diesel::QueryableByName)]
+    struct Found {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        n: i64,
+    }
+    let found: Found = diesel::sql_query(
+        "SELECT COUNT(*) AS n FROM sqlite_master WHERE type = 'table' AND name = 'sqlite_stat1'",
+    )
+    .get_result(lite)?;
+    if found.n > 0 {
+        diesel::sql_query("DELETE FROM sqlite_stat1 WHERE tbl IN ('users', 'sessions', 'tokens')")
+            .execute(lite)?;
+    }
+    Ok(())
+}
+
 /// Runs `f` in a write transaction and commits if it returns `Ok`.
 ///
 /// On SQLite the transaction is `BEGIN IMMEDIATE`: a deferred one that reads and
@@ -241,7 +264,7 @@ pub fn migrate_locked<T>(
         DbConnection::Sqlite(lite) => {
             lite.run_pending_migrations(SQLITE_MIGRATIONS)
                 .map_err(|e| AppError::internal(format!("migration failed: {e}")))?;
-            diesel::sql_query("PRAGMA optimize").execute(lite)?;
+            forget_tiny_table_statistics(lite)?;
             then(conn)
         }
     }

@@ -22,6 +22,7 @@ mod devices;
 mod errors;
 mod lockout;
 mod login;
+mod lookup_plan;
 mod monitoring;
 mod observability;
 mod outage;

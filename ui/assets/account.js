@@ -21,6 +21,9 @@ const VIEWS = ['view-loading', 'view-signin', 'view-twofa', 'view-forced', 'view
 const SIGNOUT_KEY = 'tokenward.signout';
 
 let me = null;
+// Bumped at every sign-out: an answer that arrives after it belongs to the
+// session that ended and is dropped (it must not bring the account back).
+let epoch = 0;
 
 /** Shows one view; focus goes to `focusEl` or the view's heading. */
 function showView(id, focusEl) {
@@ -81,6 +84,7 @@ const signin = initSignin({
 
 /** Clears everything of the signed-in person and shows sign-in with `notice`. */
 function signOutLocal(notice) {
+  epoch += 1;
   live.stop();
   setSignedIn(false);
   clearShared();
@@ -113,13 +117,18 @@ function renderMe() {
 
 /** Loads /auth/me, then the account view and its lists; starts live events. */
 async function enterAccount(known) {
+  const started = epoch;
+  let who;
   try {
-    me = known || await api('GET', '/auth/me');
+    who = known || await api('GET', '/auth/me');
   } catch (err) {
+    if (started !== epoch) return;
     if (err instanceof ApiError && err.status === 401) { signOutLocal(t('signin.expired')); return; }
     notify(errorText(err));
     return;
   }
+  if (started !== epoch) return;
+  me = who;
   if (me.must_change_password) {
     renderHeader();
     signin.showForced(me.email);
@@ -160,8 +169,10 @@ function sessionItem(s) {
 
 let sessions = [];
 async function loadSessions() {
+  const started = epoch;
   try {
     const list = await api('GET', '/auth/sessions');
+    if (started !== epoch) return;
     sessions = Array.isArray(list) ? list : [];
     const mine = currentSessionId();
     for (const s of sessions) if (s.current === undefined && mine) s.current = String(s.id) === mine;
@@ -171,6 +182,7 @@ async function loadSessions() {
     if (!sessions.length) ul.append(el('li', 'empty', t('sessions.empty')));
     $('sessions-message').textContent = '';
   } catch (err) {
+    if (started !== epoch) return;
     $('sessions-message').textContent = errorText(err);
   }
 }
@@ -225,8 +237,10 @@ $('end-others').addEventListener('click', async () => {
 // Remembered devices
 
 async function loadDevices() {
+  const started = epoch;
   try {
     const list = await api('GET', '/auth/devices');
+    if (started !== epoch) return;
     const ul = $('devices-list');
     const items = (Array.isArray(list) ? list : []).map((d) => {
       const li = el('li', 'item');
@@ -251,6 +265,7 @@ async function loadDevices() {
     if (!items.length) ul.append(el('li', 'empty', t('devices.empty')));
     $('devices-message').textContent = '';
   } catch (err) {
+    if (started !== epoch) return;
     $('devices-message').textContent = errorText(err);
   }
 }
