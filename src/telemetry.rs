@@ -21,17 +21,17 @@ pub fn init(format: LogFormat) {
     let ansi = std::io::IsTerminal::is_terminal(&std::io::stdout());
     // Events emitted while one is being recorded are dropped by tracing, so
     // the WARN line for a refused request is written from a thread of its own.
+    // Without the thread (it could not start) the lines are simply dropped:
+    // logging itself must never depend on it.
     let (tx, rx) = sync_channel::<String>(256);
-    let relay = std::thread::Builder::new()
+    let _ = std::thread::Builder::new()
         .name("log-relay".into())
         .spawn(move || {
             for problem in rx {
                 tracing::warn!(problem, "malformed request refused with 400 before routing");
             }
         });
-    if relay.is_ok() {
-        let _ = subscriber(format, filter, ansi, std::io::stdout, tx).try_init();
-    }
+    let _ = subscriber(format, filter, ansi, std::io::stdout, tx).try_init();
 }
 
 /// The subscriber `init` installs, writing to `writer`.

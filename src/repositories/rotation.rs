@@ -64,19 +64,22 @@ struct Flipped {
     n: i64,
 }
 
+/// `$first, $first+1, ...`: `count` parameter marks.
+fn marks(first: usize, count: usize) -> String {
+    let marks: Vec<String> = (first..first + count).map(|n| format!("${n}")).collect();
+    marks.join(", ")
+}
+
 fn rotate_in_one_statement(pg: &mut PgConnection, r: &Rotation<'_>) -> QueryResult<bool> {
-    const COLUMNS: usize = 11;
+    // Parameters: $1-$6 the flip and the session, then each token row's
+    // columns, then the audit row's.
+    const FIXED: usize = 6;
+    const TOKEN_COLUMNS: usize = 11;
+    const AUDIT_COLUMNS: usize = 7;
     let values: Vec<String> = (0..r.rows.len())
-        .map(|i| {
-            let first = 7 + i * COLUMNS;
-            let marks: Vec<String> = (first..first + COLUMNS).map(|n| format!("${n}")).collect();
-            format!("({})", marks.join(", "))
-        })
+        .map(|i| format!("({})", marks(FIXED + 1 + i * TOKEN_COLUMNS, TOKEN_COLUMNS)))
         .collect();
-    let audit_first = 7 + r.rows.len() * COLUMNS;
-    let audit_marks: Vec<String> = (audit_first..audit_first + 7)
-        .map(|n| format!("${n}"))
-        .collect();
+    let audit_marks = marks(FIXED + 1 + r.rows.len() * TOKEN_COLUMNS, AUDIT_COLUMNS);
     let sql = format!(
         "WITH rotated AS (
             UPDATE tokens SET revoked = TRUE, revoked_at = $1, revoked_reason = $2
@@ -97,7 +100,7 @@ fn rotate_in_one_statement(pg: &mut PgConnection, r: &Rotation<'_>) -> QueryResu
         )
         SELECT COUNT(*) AS n FROM rotated",
         values.join(", "),
-        audit_marks.join(", ")
+        audit_marks
     );
     let mut query = diesel::sql_query(sql)
         .into_boxed::<Pg>()

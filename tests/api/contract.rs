@@ -51,25 +51,46 @@ async fn server() -> TestApp {
     .await
 }
 
-/// Runs `program` from the tool environment in `cwd` (where schemathesis keeps
-/// its cache); its output goes to the test log.
-async fn run(tools: &Path, cwd: &Path, program: &str, args: &[&str], env: &[(&str, &str)]) -> bool {
-    let path = format!(
-        "{}:{}",
-        tools.join("bin").display(),
-        std::env::var("PATH").unwrap_or_default()
-    );
-    let mut cmd = Command::new(tools.join("bin").join(program));
-    cmd.args(args)
-        .current_dir(cwd)
-        .env("PATH", path)
-        .stdin(Stdio::null())
-        .kill_on_drop(true);
-    for (k, v) in env {
-        cmd.env(k, v);
+/// What each test needs: the tools, a server, a scratch directory.
+struct Kit {
+    tools: PathBuf,
+    app: TestApp,
+    dir: tempfile::TempDir,
+}
+
+/// The kit, or a loud skip when the tools are missing.
+async fn kit(test: &str) -> Option<Kit> {
+    let tools = tools(test)?;
+    let app = server().await;
+    let dir = tempfile::tempdir().unwrap();
+    Some(Kit { tools, app, dir })
+}
+
+impl Kit {
+    fn here(&self) -> &str {
+        self.dir.path().to_str().unwrap()
     }
-    let status = cmd.status().await.unwrap();
-    status.success()
+
+    /// Runs `program` from the tool environment in the scratch directory
+    /// (where schemathesis keeps its cache); its output goes to the test log.
+    async fn run(&self, program: &str, args: &[&str], env: &[(&str, &str)]) -> bool {
+        let bin = self.tools.join("bin");
+        let path = format!(
+            "{}:{}",
+            bin.display(),
+            std::env::var("PATH").unwrap_or_default()
+        );
+        let mut cmd = Command::new(bin.join(program));
+        cmd.args(args)
+            .current_dir(self.dir.path())
+            .env("PATH", path)
+            .stdin(Stdio::null())
+            .kill_on_drop(true);
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        cmd.status().await.unwrap().success()
+    }
 }
 
 /// The served document, written to `dir`.
@@ -95,17 +116,15 @@ fn contract_file(name: &str) -> String {
 
 #[tokio::test]
 async fn the_document_is_valid_openapi_3_1_and_a_generated_client_signs_in_with_2fa() {
-    let Some(tools) = tools("generated client") else {
+    let Some(kit) = kit("generated client").await else {
         return;
     };
-    let app = server().await;
-    let dir = tempfile::tempdir().unwrap();
-    let doc = fetch_document(&app, dir.path()).await;
+    let doc = fetch_document(&kit.app, kit.dir.path()).await;
     let doc = doc.to_str().unwrap();
-    assert!(run(&tools, dir.path(), "openapi-spec-validator", &[doc], &[]).await);
+    assert!(kit.run("openapi-spec-validator", &[doc], &[]).await);
 
     // Generate, type-check the client and the flow using it, then run the flow.
-    let package = dir.path().join("tokenward_client");
+    let package = kit.dir.path().join("tokenward_client");
     let generate = [
         "generate",
         "--path",
@@ -116,30 +135,22 @@ async fn the_document_is_valid_openapi_3_1_and_a_generated_client_signs_in_with_
         "--output-path",
         package.to_str().unwrap(),
     ];
-    assert!(run(&tools, dir.path(), "openapi-python-client", &generate, &[]).await);
+    assert!(kit.run("openapi-python-client", &generate, &[]).await);
     let flow = contract_file("client_flow.py");
-    let here = dir.path().to_str().unwrap();
+    let here = kit.here();
     let env = [("PYTHONPATH", here), ("MYPYPATH", here)];
     let strict = ["--strict", "--cache-dir", &format!("{here}/.mypy"), &flow];
-    assert!(
-        run(&tools, dir.path(), "mypy", &strict, &env).await,
-        "mypy --strict failed"
-    );
-    let args = [flow.as_str(), &app.address, ADMIN_EMAIL, ADMIN_PASSWORD];
-    assert!(
-        run(&tools, dir.path(), "python", &args, &env).await,
-        "the flow failed"
-    );
+    assert!(kit.run("mypy", &strict, &env).await, "mypy --strict failed");
+    let args = [flow.as_str(), &kit.app.address, ADMIN_EMAIL, ADMIN_PASSWORD];
+    assert!(kit.run("python", &args, &env).await, "the flow failed");
 }
 
 #[tokio::test]
 async fn schemathesis_finds_no_disagreement_between_the_document_and_the_server() {
-    let Some(tools) = tools("schemathesis") else {
+    let Some(kit) = kit("schemathesis").await else {
         return;
     };
-    let app = server().await;
-    let dir = tempfile::tempdir().unwrap();
-    let doc_url = app.url("/api-docs/openapi.json");
+    let doc_url = kit.app.url("/api-docs/openapi.json");
     let args = [
         "--config-file",
         &contract_file("schemathesis.toml"),
@@ -161,13 +172,13 @@ async fn schemathesis_finds_no_disagreement_between_the_document_and_the_server(
     let hooks = contract_file("relogin.py");
     let env = [
         ("SCHEMATHESIS_HOOKS", hooks.as_str()),
-        ("TOKENWARD_FUZZ_BASE", app.address.as_str()),
+        ("TOKENWARD_FUZZ_BASE", kit.app.address.as_str()),
         ("TOKENWARD_FUZZ_EMAIL", ADMIN_EMAIL),
         ("TOKENWARD_FUZZ_PASSWORD", ADMIN_PASSWORD),
         ("NO_COLOR", "1"),
     ];
     assert!(
-        run(&tools, dir.path(), "st", &args, &env).await,
+        kit.run("st", &args, &env).await,
         "schemathesis found failures (its report is above)"
     );
 }
