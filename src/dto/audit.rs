@@ -105,18 +105,19 @@ pub struct AuditEventResponse {
 impl From<AuditEvent> for AuditEventResponse {
     fn from(e: AuditEvent) -> Self {
         // Rows written by hand may hold anything; the contract promises an object.
-        let details = match serde_json::from_str::<serde_json::Value>(&e.details) {
+        let entry = e.entry;
+        let details = match serde_json::from_str::<serde_json::Value>(&entry.details) {
             Ok(v @ serde_json::Value::Object(_)) => v,
             _ => serde_json::json!({}),
         };
         Self {
             id: e.id.to_string(),
-            event: e.event,
-            user_id: e.user_id.map(|id| id.to_string()),
-            user_email: e.user_email,
-            ip_address: e.ip_address,
-            user_agent: e.user_agent,
-            created_at: e.created_at,
+            event: entry.event,
+            user_id: entry.user_id.map(|id| id.to_string()),
+            user_email: entry.user_email,
+            ip_address: entry.ip_address,
+            user_agent: entry.user_agent,
+            created_at: entry.created_at,
             details,
         }
     }

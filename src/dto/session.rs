@@ -41,12 +41,12 @@ impl SessionResponse {
     pub fn from_session(s: &Session, current: Option<i64>) -> Self {
         Self {
             id: s.id,
-            created_at: s.created_at,
-            last_seen_at: s.last_seen_at,
-            expires_at: s.expires_at,
-            ip_address: s.ip_address.clone(),
-            user_agent: s.user_agent.clone(),
-            device_name: s.device_name.clone(),
+            created_at: s.login.created_at,
+            last_seen_at: s.login.last_seen_at,
+            expires_at: s.login.expires_at,
+            ip_address: s.login.ip_address.clone(),
+            user_agent: s.login.user_agent.clone(),
+            device_name: s.login.device_name.clone(),
             current: current.map(|c| c == s.id),
         }
     }

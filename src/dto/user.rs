@@ -7,55 +7,10 @@ use validator::Validate;
 use crate::models::User;
 use crate::util::{id_string, serde_rfc3339};
 
-/// The contract's user object.
-#[derive(Debug, Serialize, utoipa::ToSchema)]
-pub struct UserResponse {
-    /// Id, as a string.
-    #[schema(value_type = String)]
-    #[serde(with = "id_string")]
-    pub id: i64,
-    /// Email.
-    pub email: String,
-    /// Display name.
-    pub full_name: String,
-    /// Roles.
-    pub roles: Vec<String>,
-    /// False when disabled.
-    pub is_active: bool,
-    /// True when TOTP is on.
-    pub two_factor_enabled: bool,
-    /// True after an admin reset, until the user changes the password.
-    pub must_change_password: bool,
-    /// Created.
-    #[schema(value_type = String, format = DateTime)]
-    #[serde(with = "serde_rfc3339")]
-    pub created_at: NaiveDateTime,
-    /// Last login.
-    #[schema(value_type = Option<String>, format = DateTime)]
-    #[serde(with = "serde_rfc3339::option")]
-    pub last_login_at: Option<NaiveDateTime>,
-}
-
-impl From<&User> for UserResponse {
-    fn from(u: &User) -> Self {
-        Self {
-            id: u.id,
-            email: u.email.clone(),
-            full_name: u.full_name.clone(),
-            roles: u.roles.names(),
-            is_active: u.is_active,
-            two_factor_enabled: u.two_factor_enabled,
-            must_change_password: u.must_change_password,
-            created_at: u.created_at,
-            last_login_at: u.last_login_at,
-        }
-    }
-}
-
 /// `GET /auth/me`: the user object without `is_active`.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct MeResponse {
-    /// Id.
+    /// Id, as a string.
     #[schema(value_type = String)]
     #[serde(with = "id_string")]
     pub id: i64,
@@ -90,6 +45,26 @@ impl From<&User> for MeResponse {
             must_change_password: u.must_change_password,
             created_at: u.created_at,
             last_login_at: u.last_login_at,
+        }
+    }
+}
+
+/// The contract's user object.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct UserResponse {
+    /// The fields `GET /auth/me` answers (one object on the wire).
+    #[serde(flatten)]
+    #[schema(inline)]
+    pub user: MeResponse,
+    /// False when disabled.
+    pub is_active: bool,
+}
+
+impl From<&User> for UserResponse {
+    fn from(u: &User) -> Self {
+        Self {
+            user: MeResponse::from(u),
+            is_active: u.is_active,
         }
     }
 }

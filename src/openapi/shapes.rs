@@ -127,8 +127,39 @@ fn target<'a>(schemas: &'a mut Value, schema: &str, field: &str) -> Option<&'a m
     Some(prop)
 }
 
+/// A body with `#[serde(flatten)]` fields is one object on the wire, but the
+/// derive spells it as `allOf` its parts: merged back here into that one
+/// object, so clients see one shape (and the limits above find its fields).
+fn merge_flattened(schema: &mut Value) {
+    let Some(parts) = schema.get("allOf").and_then(Value::as_array).cloned() else {
+        return;
+    };
+    let (mut properties, mut required) = (serde_json::Map::new(), Vec::new());
+    for mut part in parts {
+        merge_flattened(&mut part);
+        if part.get("type") != Some(&json!("object")) {
+            return; // a `$ref` or another shape: not a flattened struct
+        }
+        if let Some(props) = part.get("properties").and_then(Value::as_object) {
+            properties.extend(props.clone());
+        }
+        if let Some(names) = part.get("required").and_then(Value::as_array) {
+            required.extend(names.iter().cloned());
+        }
+    }
+    if let Some(object) = schema.as_object_mut() {
+        object.remove("allOf");
+        object.insert("type".into(), json!("object"));
+        object.insert("required".into(), Value::Array(required));
+        object.insert("properties".into(), Value::Object(properties));
+    }
+}
+
 /// Adds every limit above to `doc` (a serialized OpenAPI document).
 pub(super) fn tighten(doc: &mut Value, policy: &PasswordPolicy) {
+    if let Some(schemas) = doc["components"]["schemas"].as_object_mut() {
+        schemas.values_mut().for_each(merge_flattened);
+    }
     special_cases(doc);
     let schemas = &mut doc["components"]["schemas"];
     for (schema, field, rule) in FIELDS {

@@ -13,7 +13,8 @@ use crate::models::{NewSession, RevokeReason, Session};
 pub fn insert(conn: &mut DbConnection, session: &NewSession) -> QueryResult<Session> {
     diesel::insert_into(dsl::sessions)
         .values(session)
-        .returning(crate::db::schema::sessions::all_columns)
+        // The columns as `Session` selects them (its login columns nested).
+        .returning(<Session as Selectable<Backend>>::construct_selection())
         .get_result(conn)
 }
 

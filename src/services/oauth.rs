@@ -149,7 +149,7 @@ fn refresh_usable(ctx: &TokenContext, now: chrono::NaiveDateTime) -> bool {
     let session_live = ctx
         .session
         .as_ref()
-        .is_some_and(|s| !s.revoked && s.expires_at > now);
+        .is_some_and(|s| !s.revoked && s.login.expires_at > now);
     !t.revoked && !t.expired && t.expires_at > now && session_live && ctx.user.is_active
 }
 

@@ -122,7 +122,7 @@ fn plan(
         }
         return Err(AppError::TokenRevoked);
     }
-    if token.expired || token.expires_at <= now || session.expires_at <= now {
+    if token.expired || token.expires_at <= now || session.login.expires_at <= now {
         return Err(AppError::TokenExpired);
     }
     if session.revoked {
@@ -131,7 +131,9 @@ fn plan(
     if !ctx.user.is_active {
         return Err(AppError::AccountDisabled);
     }
-    let end = issuer.lifetimes().session_end(session.created_at, now);
+    let end = issuer
+        .lifetimes()
+        .session_end(session.login.created_at, now);
     if end <= now {
         return Err(AppError::TokenExpired);
     }

@@ -55,6 +55,36 @@ impl Ended {
     pub fn any(&self) -> bool {
         self.tokens > 0 || !self.sessions.is_empty()
     }
+
+    /// This and `other` (of the same user) as one announcement, under this reason.
+    pub fn and(mut self, other: Ended) -> Ended {
+        self.sessions.extend(other.sessions);
+        self.tokens += other.tokens;
+        self
+    }
+}
+
+/// Flags `sessions` (when given) and then `tokens` with `reason`: the two
+/// statements every revocation below is made of.
+fn end(
+    c: &mut DbConnection,
+    user_id: i64,
+    sessions: Option<SessionScope>,
+    tokens: TokenScope,
+    reason: RevokeReason,
+    now: NaiveDateTime,
+) -> AppResult<Ended> {
+    let sessions = match sessions {
+        Some(scope) => session_repo::revoke(c, scope, &reason, now)?,
+        None => Vec::new(),
+    };
+    let tokens = token_repo::revoke(c, tokens, &reason, now)?;
+    Ok(Ended {
+        user_id,
+        sessions,
+        tokens,
+        reason,
+    })
 }
 
 /// Ends one session and every token in it.
@@ -65,14 +95,15 @@ pub fn end_session(
     reason: RevokeReason,
     now: NaiveDateTime,
 ) -> AppResult<Ended> {
-    let sessions = session_repo::revoke(c, SessionScope::One(session_id), &reason, now)?;
-    let tokens = token_repo::revoke(c, TokenScope::Session(session_id), &reason, now)?;
-    Ok(Ended {
+    let sessions = Some(SessionScope::One(session_id));
+    end(
+        c,
         user_id,
         sessions,
-        tokens,
+        TokenScope::Session(session_id),
         reason,
-    })
+        now,
+    )
 }
 
 /// Ends every live session of a user (but `keep`) and their tokens, including
@@ -84,14 +115,15 @@ pub fn end_user_sessions(
     reason: RevokeReason,
     now: NaiveDateTime,
 ) -> AppResult<Ended> {
-    let sessions = session_repo::revoke(c, SessionScope::User { user_id, keep }, &reason, now)?;
-    let tokens = token_repo::revoke(c, TokenScope::User { user_id, keep }, &reason, now)?;
-    Ok(Ended {
+    let sessions = Some(SessionScope::User { user_id, keep });
+    end(
+        c,
         user_id,
         sessions,
-        tokens,
+        TokenScope::User { user_id, keep },
         reason,
-    })
+        now,
+    )
 }
 
 /// Forgets every remembered device of a user (their next login asks for the
@@ -102,22 +134,7 @@ pub fn end_devices(
     reason: RevokeReason,
     now: NaiveDateTime,
 ) -> AppResult<Ended> {
-    let tokens = token_repo::revoke(c, TokenScope::Devices(user_id), &reason, now)?;
-    Ok(Ended {
-        user_id,
-        sessions: Vec::new(),
-        tokens,
-        reason,
-    })
-}
-
-impl Ended {
-    /// This and `other` (of the same user) as one announcement, under this reason.
-    pub fn and(mut self, other: Ended) -> Ended {
-        self.sessions.extend(other.sessions);
-        self.tokens += other.tokens;
-        self
-    }
+    end(c, user_id, None, TokenScope::Devices(user_id), reason, now)
 }
 
 /// Revokes one token (its session lives on); `tokens` is 0 when it was
@@ -129,13 +146,7 @@ pub fn end_token(
     reason: RevokeReason,
     now: NaiveDateTime,
 ) -> AppResult<Ended> {
-    let tokens = token_repo::revoke(c, TokenScope::One(token_id), &reason, now)?;
-    Ok(Ended {
-        user_id,
-        sessions: Vec::new(),
-        tokens,
-        reason,
-    })
+    end(c, user_id, None, TokenScope::One(token_id), reason, now)
 }
 
 /// What a revoking transaction returns: what it ended, if anything.

@@ -168,8 +168,8 @@ impl SessionService {
                 // must be a live one of theirs.
                 if session_id != principal.session_id {
                     session_repo::find_by_id(c, session_id)?
-                        .filter(|s| s.user_id == principal.user_id)
-                        .filter(|s| !s.revoked && s.expires_at > now)
+                        .filter(|s| s.login.user_id == principal.user_id)
+                        .filter(|s| !s.revoked && s.login.expires_at > now)
                         .ok_or(AppError::NotFound)?;
                 }
                 let uid = principal.user_id;

@@ -1,5 +1,6 @@
 //! Accounts: creation by an admin or the CLI, and the first-start bootstrap admin.
 
+use chrono::NaiveDateTime;
 use serde_json::json;
 
 use super::audit::{self, event};
@@ -118,6 +119,23 @@ impl UserService {
 pub async fn find_user(db: &Db, id: i64) -> AppResult<User> {
     db.run(move |c| user_repo::find_by_id(c, id)?.ok_or(AppError::NotFound))
         .await
+}
+
+/// In one write transaction, the account `id` as stored (404 when unknown)
+/// handed to `change`, with the time of the change.
+pub async fn change_user<T, F>(db: &Db, id: i64, change: F) -> AppResult<T>
+where
+    F: FnOnce(&mut DbConnection, User, NaiveDateTime) -> AppResult<T> + Send + 'static,
+    T: Send + 'static,
+{
+    db.run(move |c| {
+        write_transaction(c, |c| {
+            let now = util::now();
+            let user = user_repo::find_by_id(c, id)?.ok_or(AppError::NotFound)?;
+            change(c, user, now)
+        })
+    })
+    .await
 }
 
 /// Inserts an account; a taken email is a 409.

@@ -74,7 +74,7 @@ impl TokenValidator {
             let stale_session = ctx
                 .session
                 .as_ref()
-                .filter(|s| s.last_seen_at < stale_before)
+                .filter(|s| s.login.last_seen_at < stale_before)
                 .map(|s| s.id);
             let db = self.db.clone();
             tokio::spawn(async move {
@@ -143,7 +143,7 @@ pub fn check_access(ctx: &TokenContext, jti: &str, now: NaiveDateTime) -> AppRes
     if session.revoked {
         return Err(AppError::TokenRevoked);
     }
-    if session.expires_at <= now {
+    if session.login.expires_at <= now {
         return Err(AppError::TokenExpired);
     }
     if !ctx.user.is_active {

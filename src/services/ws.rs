@@ -201,7 +201,7 @@ impl WsService {
                 let Some(session) = ctx.session.as_ref().filter(|s| !s.revoked) else {
                     return Err(AppError::TokenRevoked);
                 };
-                if session.expires_at <= now || !ctx.user.is_active {
+                if session.login.expires_at <= now || !ctx.user.is_active {
                     return Err(AppError::TokenRevoked);
                 }
                 Ok((ctx.token.id, ctx.user.id, session.id))
@@ -261,11 +261,12 @@ impl WsService {
                     (Some(reason), _) => reason.as_str(),
                     (None, true) => RevokeReason::Admin.as_str(),
                     // Its tokens were revoked (by plain SQL, say) or it ended.
-                    (None, false) if s.expires_at > util::now() => "revoked",
+                    (None, false) if s.login.expires_at > util::now() => "revoked",
                     (None, false) => "expired",
                 };
                 // Local only: every instance runs its own sweep.
-                self.events.deliver_local_revocation(s.user_id, s.id, why);
+                self.events
+                    .deliver_local_revocation(s.login.user_id, s.id, why);
                 closed += 1;
             }
         }

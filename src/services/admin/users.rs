@@ -4,7 +4,6 @@
 use serde_json::json;
 
 use super::AdminService;
-use crate::db::write_transaction;
 use crate::dto::admin::{UpdateUserRequest, UserListParams};
 use crate::errors::{AppError, AppResult};
 use crate::models::{RevokeReason, Role, Roles, User, UserChanges};
@@ -12,6 +11,7 @@ use crate::principal::Principal;
 use crate::repositories::user as user_repo;
 use crate::services::audit::{self, event};
 use crate::services::revocation::{self, Ended};
+use crate::services::user::change_user;
 use crate::services::ClientMeta;
 use crate::util;
 
@@ -113,27 +113,16 @@ impl AdminService {
         id: i64,
         client: ClientMeta,
     ) -> AppResult<()> {
-        self.db
-            .run(move |c| {
-                write_transaction(c, |c| {
-                    let now = util::now();
-                    let user = user_repo::find_by_id(c, id)?.ok_or(AppError::NotFound)?;
-                    user_repo::unlock(c, id, now)?;
-                    let details = json!({
-                        "actor_id": actor.user_id.to_string(),
-                        "was_locked": user.locked_until.is_some_and(|t| t > now),
-                        "failed_login_count": user.failed_login_count,
-                    });
-                    audit::record(
-                        c,
-                        event::ACCOUNT_UNLOCKED,
-                        Some(&user),
-                        &client,
-                        details,
-                        now,
-                    )
-                })
-            })
-            .await
+        change_user(&self.db, id, move |c, user, now| {
+            user_repo::unlock(c, id, now)?;
+            let details = json!({
+                "actor_id": actor.user_id.to_string(),
+                "was_locked": user.locked_until.is_some_and(|t| t > now),
+                "failed_login_count": user.failed_login_count,
+            });
+            let target = Some(&user);
+            audit::record(c, event::ACCOUNT_UNLOCKED, target, &client, details, now)
+        })
+        .await
     }
 }

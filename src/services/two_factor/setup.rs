@@ -2,10 +2,11 @@
 //! the admin reset. Secrets are read from the database here: they never
 //! travel with the principal.
 
+use chrono::NaiveDateTime;
 use serde_json::json;
 
 use super::{step_i64, unix_now, Codes};
-use crate::db::{write_transaction, Db};
+use crate::db::{write_transaction, Db, DbConnection};
 use crate::errors::{AppError, AppResult};
 use crate::models::{RevokeReason, User};
 use crate::principal::Principal;
@@ -14,7 +15,7 @@ use crate::security::totp;
 use crate::services::audit::{self, event};
 use crate::services::lockout::PasswordCheck;
 use crate::services::revocation;
-use crate::services::user::find_user;
+use crate::services::user::{change_user, find_user};
 use crate::services::ClientMeta;
 use crate::util;
 
@@ -131,28 +132,13 @@ impl TwoFactorService {
         code: String,
         client: ClientMeta,
     ) -> AppResult<()> {
-        let (user, secret) = self.enabled(&principal).await?;
-        self.passwords
-            .verify(principal, password_plain, client.clone())
-            .await?;
-        let codes = self.codes.clone();
-        self.db
-            .run(move |c| {
-                write_transaction(c, |c| {
-                    let now = util::now();
-                    if codes.accept(c, user.id, &secret, &code)?.is_none() {
-                        return Err(AppError::InvalidCredentials);
-                    }
-                    user_repo::disable_totp(c, user.id, now)?;
-                    code_repo::delete_all(c, user.id)?;
-                    // Remembered devices stood in for the factor that is gone.
-                    let off = RevokeReason::TwoFactorOff;
-                    let _forgotten = revocation::end_devices(c, user.id, off, now)?;
-                    let (who, done) = (Some(&user), json!({}));
-                    audit::record(c, event::TWO_FACTOR_DISABLED, who, &client, done, now)
-                })
-            })
-            .await
+        let proof = (password_plain, code);
+        self.with_second_factor(principal, proof, client, |c, user, client, now| {
+            turn_off(c, user.id, now)?;
+            let (who, done) = (Some(user), json!({}));
+            audit::record(c, event::TWO_FACTOR_DISABLED, who, client, done, now)
+        })
+        .await
     }
 
     /// Replaces the recovery codes (the old ones stop working); needs the
@@ -165,11 +151,37 @@ impl TwoFactorService {
         code: String,
         client: ClientMeta,
     ) -> AppResult<Vec<String>> {
+        // The account found below is the caller's: its id is the principal's.
+        let (fresh, hashes) = new_recovery_codes(principal.user_id);
+        let proof = (password_plain, code);
+        self.with_second_factor(principal, proof, client, move |c, user, client, now| {
+            code_repo::replace_all(c, user.id, &hashes, now)?;
+            let (who, done) = (Some(user), json!({}));
+            let renewed = event::RECOVERY_CODES_REGENERATED;
+            audit::record(c, renewed, who, client, done, now)
+        })
+        .await?;
+        Ok(fresh)
+    }
+
+    /// Checks the password and then, inside one write transaction, the code
+    /// of `proof` (password, code) before `change` alters the account.
+    async fn with_second_factor<F>(
+        &self,
+        principal: Principal,
+        (password_plain, code): (String, String),
+        client: ClientMeta,
+        change: F,
+    ) -> AppResult<()>
+    where
+        F: FnOnce(&mut DbConnection, &User, &ClientMeta, NaiveDateTime) -> AppResult<()>
+            + Send
+            + 'static,
+    {
         let (user, secret) = self.enabled(&principal).await?;
         self.passwords
             .verify(principal, password_plain, client.clone())
             .await?;
-        let (fresh, hashes) = new_recovery_codes(user.id);
         let codes = self.codes.clone();
         self.db
             .run(move |c| {
@@ -178,14 +190,10 @@ impl TwoFactorService {
                     if codes.accept(c, user.id, &secret, &code)?.is_none() {
                         return Err(AppError::InvalidCredentials);
                     }
-                    code_repo::replace_all(c, user.id, &hashes, now)?;
-                    let (who, done) = (Some(&user), json!({}));
-                    let renewed = event::RECOVERY_CODES_REGENERATED;
-                    audit::record(c, renewed, who, &client, done, now)
+                    change(c, &user, &client, now)
                 })
             })
-            .await?;
-        Ok(fresh)
+            .await
     }
 
     /// The caller's account and open TOTP secret; 409 when 2FA is off.
@@ -208,32 +216,27 @@ impl TwoFactorService {
         user_id: i64,
         client: ClientMeta,
     ) -> AppResult<()> {
-        self.db
-            .run(move |c| {
-                write_transaction(c, |c| {
-                    let now = util::now();
-                    let user = user_repo::find_by_id(c, user_id)?.ok_or(AppError::NotFound)?;
-                    user_repo::disable_totp(c, user.id, now)?;
-                    code_repo::delete_all(c, user.id)?;
-                    // Remembered devices stood in for the factor that is gone.
-                    let off = RevokeReason::TwoFactorOff;
-                    let _forgotten = revocation::end_devices(c, user.id, off, now)?;
-                    let details = json!({
-                        "actor_id": actor.user_id.to_string(),
-                        "was_enabled": user.two_factor_enabled,
-                    });
-                    audit::record(
-                        c,
-                        event::TWO_FACTOR_RESET,
-                        Some(&user),
-                        &client,
-                        details,
-                        now,
-                    )
-                })
-            })
-            .await
+        change_user(&self.db, user_id, move |c, user, now| {
+            turn_off(c, user.id, now)?;
+            let details = json!({
+                "actor_id": actor.user_id.to_string(),
+                "was_enabled": user.two_factor_enabled,
+            });
+            let target = Some(&user);
+            audit::record(c, event::TWO_FACTOR_RESET, target, &client, details, now)
+        })
+        .await
     }
+}
+
+/// TOTP off for `user_id`: its secrets and recovery codes gone, and its
+/// remembered devices forgotten (they stood in for the factor that is gone).
+fn turn_off(c: &mut DbConnection, user_id: i64, now: NaiveDateTime) -> AppResult<()> {
+    user_repo::disable_totp(c, user_id, now)?;
+    code_repo::delete_all(c, user_id)?;
+    let off = RevokeReason::TwoFactorOff;
+    let _forgotten = revocation::end_devices(c, user_id, off, now)?;
+    Ok(())
 }
 
 /// Ten new recovery codes for `user_id`: as shown once, and as stored (hashed).
