@@ -120,11 +120,25 @@ impl Drop for Queued<'_> {
     }
 }
 
-/// `Some(503 Busy)` when the password threads already have more waiting than
-/// they serve in a few seconds: checked before a login counts an attempt.
-pub fn cpu_saturated() -> Option<AppError> {
+/// Holds a turned-away caller for about one job's time (at most a second)
+/// before its 503: a client that retries at once, as a load tool or a careless
+/// script does, then cannot spin refusals into a flood of its own that takes
+/// the cores from validation. The caller no longer counts as queued meanwhile.
+async fn turn_away(pool: &CpuPool, busy: AppError) -> AppError {
+    let job = pool.job_micros.load(Ordering::Relaxed).min(1_000_000);
+    tokio::time::sleep(Duration::from_micros(job)).await;
+    busy
+}
+
+/// 503 `Busy` (after a short hold) when the password threads already have more
+/// waiting than they serve in a few seconds: checked before a login counts an
+/// attempt or takes a database connection.
+pub async fn refuse_if_saturated() -> AppResult<()> {
     let pool = cpu_pool();
-    pool.saturated(pool.queued.load(Ordering::Acquire))
+    match pool.saturated(pool.queued.load(Ordering::Acquire)) {
+        Some(busy) => Err(turn_away(pool, busy).await),
+        None => Ok(()),
+    }
 }
 
 /// Runs CPU-heavy work (bcrypt) off the async workers, on the CPU threads.
@@ -137,9 +151,10 @@ where
 {
     let pool = cpu_pool();
     let ahead = pool.queued.fetch_add(1, Ordering::AcqRel);
-    let _queued = Queued(&pool.queued);
+    let queued = Queued(&pool.queued);
     if let Some(busy) = pool.saturated(ahead) {
-        return Err(busy);
+        drop(queued);
+        return Err(turn_away(pool, busy).await);
     }
     // However the estimate fares, nobody waits for a thread past the budget.
     let waited = tokio::time::timeout(QUEUE_BUDGET, pool.permits.acquire()).await;

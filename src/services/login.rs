@@ -12,7 +12,7 @@ use super::devices::DeviceService;
 use super::issuance::TokenIssuer;
 use super::lockout::{Attempt, Lockout};
 use super::session::{self, Issued};
-use super::{cpu, cpu_saturated, normalize_email, ClientMeta};
+use super::{cpu, normalize_email, refuse_if_saturated, ClientMeta};
 use crate::db::{write_transaction, Db, DbConnection};
 use crate::dto::auth::LoginRequest;
 use crate::errors::{AppError, AppResult};
@@ -133,6 +133,10 @@ impl LoginService {
         req: LoginRequest,
         client: ClientMeta,
     ) -> AppResult<LoginOutcome> {
+        // A saturated instance turns logins away before they count an attempt,
+        // and before they take a database connection: a storm of refused logins
+        // must not crowd validation out of the pool.
+        refuse_if_saturated().await?;
         let email = normalize_email(&req.email);
         let lookup = email.clone();
         let user = self
@@ -140,10 +144,6 @@ impl LoginService {
             .run(move |c| Ok(user_repo::find_by_email(c, &lookup)?))
             .await?;
         let candidate = req.password;
-        // A saturated instance turns logins away before they count an attempt.
-        if let Some(busy) = cpu_saturated() {
-            return Err(busy);
-        }
         let Some(user) = user else {
             let hash = self.dummy_hash.as_str().to_string();
             cpu(move || password::verify(&candidate, &hash)).await?;

@@ -27,7 +27,7 @@ pub mod validation;
 pub mod validation_cache;
 pub mod ws;
 
-pub use cpu::{cpu, cpu_saturated};
+pub use cpu::{cpu, refuse_if_saturated};
 
 /// Where a request came from, as stored on tokens, sessions and audit rows.
 #[derive(Debug, Clone, Default)]
