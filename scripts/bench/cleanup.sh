@@ -15,6 +15,7 @@
 #    report is also written to bench-results/.
 #
 # Usage: scripts/bench/cleanup.sh
+#        scripts/bench/own-postgres.sh bash scripts/bench/cleanup.sh   (production-like settings)
 # Environment (defaults in brackets):
 #   BENCH_POSTGRES_URL  server to use [postgres://postgres@127.0.0.1:5432/postgres]
 #   BENCH_EXPIRED [1000000]  BENCH_LIVE [200000]  BENCH_AUDIT [100000]
@@ -218,6 +219,7 @@ b50="$(field "$work/before.txt" p50_ms)"; b99="$(field "$work/before.txt" p99_ms
 d50="$(field "$work/during.txt" p50_ms)"; d99="$(field "$work/during.txt" p99_ms)"
 [[ -n "$b99" && -n "$d99" ]] || { cat "$work/before.txt" "$work/during.txt" >&2; die "wrk gave no result"; }
 
+pg_settings="$(psql "$db_url" -X -A -t -c "SELECT split_part(version(), ' ', 2) || ', autovacuum ' || current_setting('autovacuum') || ', shared_buffers ' || current_setting('shared_buffers') || ', max_wal_size ' || current_setting('max_wal_size') || ', checkpoint_timeout ' || current_setting('checkpoint_timeout')")"
 verdict() { python3 -c "print('met' if $1 else 'MISSED')"; }
 mkdir -p bench-results
 report="bench-results/cleanup-$(date -u +%Y%m%dT%H%M%SZ).txt"
@@ -225,6 +227,7 @@ report="bench-results/cleanup-$(date -u +%Y%m%dT%H%M%SZ).txt"
     echo "tokenward cleanup benchmark, $(date -u +%Y-%m-%dT%H:%M:%SZ), $(nproc) cores"
     echo "data: $old tokens past retention, $recent recently expired, $live live, $audit old audit events"
     echo "load: wrk -t$threads -c$connections GET /auth/validate over $token_count tokens"
+    echo "postgres: $pg_settings"
     echo
     echo "cleanup:           $cleanup_line"
     echo "cleanup wall time: $wall s (target < 60 s: $(verdict "$wall < 60"))"
