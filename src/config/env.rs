@@ -1,7 +1,6 @@
 //! The environment half of the settings: `DATABASE_URL` and `TOKENWARD_*`
 //! override what the defaults and the file set.
 
-use std::path::PathBuf;
 use std::str::FromStr;
 
 use ipnet::IpNet;
@@ -25,6 +24,20 @@ where
     Ok(())
 }
 
+/// Sets `target` to the variable's value, as written, when it is set.
+fn set_env<T: From<String>>(name: &str, target: &mut T) {
+    if let Some(v) = var(name) {
+        *target = v.into();
+    }
+}
+
+/// Sets `target` to the variable's value when it is set: `None` when empty.
+fn optional_env<T: From<String>>(name: &str, target: &mut Option<T>) {
+    if let Some(v) = var(name) {
+        *target = Some(v).filter(|v| !v.is_empty()).map(Into::into);
+    }
+}
+
 fn list(raw: &str) -> impl Iterator<Item = &str> {
     raw.split(',').map(str::trim).filter(|s| !s.is_empty())
 }
@@ -38,27 +51,21 @@ pub(super) fn parse_cidr(s: &str) -> Result<IpNet, String> {
 impl Settings {
     /// Overrides fields from `DATABASE_URL` and `TOKENWARD_*`.
     pub fn apply_env(&mut self) -> Result<(), String> {
-        if let Some(v) = var("DATABASE_URL") {
-            self.database_url = v;
-        }
-        if let Some(v) = var("TOKENWARD_BIND") {
-            self.bind = v;
-        }
+        set_env("DATABASE_URL", &mut self.database_url);
+        set_env("TOKENWARD_BIND", &mut self.bind);
         if let Some(v) = var("TOKENWARD_PUBLIC_URL") {
             self.public_url = v.trim().to_string();
         }
-        if let Some(v) = var("TOKENWARD_BOOTSTRAP_ADMIN_EMAIL") {
-            self.bootstrap_admin_email = Some(v).filter(|v| !v.is_empty());
-        }
-        if let Some(v) = var("TOKENWARD_BOOTSTRAP_ADMIN_PASSWORD") {
-            self.bootstrap_admin_password = Some(v).filter(|v| !v.is_empty()).map(Into::into);
-        }
-        if let Some(v) = var("TOKENWARD_ISSUER") {
-            self.issuer = v;
-        }
-        if let Some(v) = var("TOKENWARD_AUDIENCE") {
-            self.audience = v;
-        }
+        optional_env(
+            "TOKENWARD_BOOTSTRAP_ADMIN_EMAIL",
+            &mut self.bootstrap_admin_email,
+        );
+        optional_env(
+            "TOKENWARD_BOOTSTRAP_ADMIN_PASSWORD",
+            &mut self.bootstrap_admin_password,
+        );
+        set_env("TOKENWARD_ISSUER", &mut self.issuer);
+        set_env("TOKENWARD_AUDIENCE", &mut self.audience);
         parse_env("TOKENWARD_ACCESS_TOKEN_TTL", &mut self.access_token_ttl)?;
         parse_env("TOKENWARD_REFRESH_TOKEN_TTL", &mut self.refresh_token_ttl)?;
         parse_env(
@@ -66,24 +73,15 @@ impl Settings {
             &mut self.session_max_lifetime,
         )?;
         parse_env("TOKENWARD_JWT_ALGORITHM", &mut self.jwt_algorithm)?;
-        if let Some(v) = var("TOKENWARD_JWT_SECRET") {
-            self.jwt_secret = Some(v).filter(|v| !v.is_empty()).map(Into::into);
-        }
-        if let Some(v) = var("TOKENWARD_METRICS_TOKEN") {
-            self.metrics_token = Some(v).filter(|v| !v.is_empty()).map(Into::into);
-        }
-        if let Some(v) = var("TOKENWARD_ENCRYPTION_KEY") {
-            self.encryption_key = Some(v).filter(|v| !v.is_empty()).map(Into::into);
-        }
-        if let Some(v) = var("TOKENWARD_ENCRYPTION_KEY_FILE") {
-            self.encryption_key_file = PathBuf::from(v);
-        }
-        if let Some(v) = var("TOKENWARD_REDIS_URL") {
-            self.redis_url = Some(v).filter(|v| !v.is_empty()).map(Into::into);
-        }
-        if let Some(v) = var("TOKENWARD_REDIS_PREFIX") {
-            self.redis_prefix = v;
-        }
+        optional_env("TOKENWARD_JWT_SECRET", &mut self.jwt_secret);
+        optional_env("TOKENWARD_METRICS_TOKEN", &mut self.metrics_token);
+        optional_env("TOKENWARD_ENCRYPTION_KEY", &mut self.encryption_key);
+        set_env(
+            "TOKENWARD_ENCRYPTION_KEY_FILE",
+            &mut self.encryption_key_file,
+        );
+        optional_env("TOKENWARD_REDIS_URL", &mut self.redis_url);
+        set_env("TOKENWARD_REDIS_PREFIX", &mut self.redis_prefix);
         parse_env("TOKENWARD_REDIS_TIMEOUT_MS", &mut self.redis_timeout_ms)?;
         parse_env(
             "TOKENWARD_WS_PING_INTERVAL_MS",
@@ -127,9 +125,7 @@ impl Settings {
         parse_env("TOKENWARD_LOCKOUT_THRESHOLD", &mut self.lockout_threshold)?;
         parse_env("TOKENWARD_LOCKOUT_SECONDS", &mut self.lockout_seconds)?;
         parse_env("TOKENWARD_LOGIN_RATE_LIMIT", &mut self.login_rate_limit)?;
-        if let Some(v) = var("TOKENWARD_TOTP_ISSUER") {
-            self.totp_issuer = v;
-        }
+        set_env("TOKENWARD_TOTP_ISSUER", &mut self.totp_issuer);
         parse_env("TOKENWARD_TOTP_SKEW", &mut self.totp_skew)?;
         if let Some(v) = var("TOKENWARD_LOG_FORMAT") {
             self.log_format = match v.trim() {

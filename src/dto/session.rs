@@ -81,11 +81,11 @@ impl From<&Token> for DeviceResponse {
     fn from(t: &Token) -> Self {
         Self {
             id: t.id,
-            created_at: t.created_at,
-            expires_at: t.expires_at,
+            created_at: t.issued.created_at,
+            expires_at: t.issued.expires_at,
             last_used_at: t.last_used_at,
-            ip_address: t.ip_address.clone(),
-            user_agent: t.user_agent.clone(),
+            ip_address: t.issued.ip_address.clone(),
+            user_agent: t.issued.user_agent.clone(),
         }
     }
 }

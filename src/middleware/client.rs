@@ -141,6 +141,15 @@ mod tests {
         list.iter().map(|n| n.parse().unwrap()).collect()
     }
 
+    /// The client behind `peer` with these `X-Forwarded-For` lines.
+    fn via<S: AsRef<str>>(
+        peer: &str,
+        lines: impl IntoIterator<Item = S>,
+        trusted: &[IpNet],
+    ) -> Option<IpAddr> {
+        client_ip(Some(ip(peer)), lines, trusted)
+    }
+
     fn one(line: &str) -> [&str; 1] {
         [line]
     }
@@ -152,23 +161,14 @@ mod tests {
         let trusted = nets(&["10.0.0.0/8"]);
         let chain = one("203.0.113.9, 10.0.0.7");
         assert_eq!(
-            client_ip(Some(ip("198.51.100.1")), chain, &trusted),
+            via("198.51.100.1", chain, &trusted),
             Some(ip("198.51.100.1"))
         );
-        assert_eq!(
-            client_ip(Some(ip("10.0.0.1")), chain, &trusted),
-            Some(ip("203.0.113.9"))
-        );
+        assert_eq!(via("10.0.0.1", chain, &trusted), Some(ip("203.0.113.9")));
         // A client cannot spoof past the first untrusted hop.
         let spoof = one("1.1.1.1, 203.0.113.9");
-        assert_eq!(
-            client_ip(Some(ip("10.0.0.1")), spoof, &trusted),
-            Some(ip("203.0.113.9"))
-        );
-        assert_eq!(
-            client_ip(Some(ip("10.0.0.1")), NONE, &trusted),
-            Some(ip("10.0.0.1"))
-        );
+        assert_eq!(via("10.0.0.1", spoof, &trusted), Some(ip("203.0.113.9")));
+        assert_eq!(via("10.0.0.1", NONE, &trusted), Some(ip("10.0.0.1")));
         assert_eq!(client_ip(None, chain, &trusted), None);
     }
 
@@ -177,36 +177,21 @@ mod tests {
         let trusted = nets(&["10.0.0.0/8"]);
         // The client's forged line first, the proxy's own line second.
         let lines = ["198.51.100.66, 10.9.9.9", "203.0.113.9"];
-        assert_eq!(
-            client_ip(Some(ip("10.0.0.1")), lines, &trusted),
-            Some(ip("203.0.113.9"))
-        );
+        assert_eq!(via("10.0.0.1", lines, &trusted), Some(ip("203.0.113.9")));
         // Trusted hops on the right of the last line continue into the line before.
         let lines = ["203.0.113.9, 10.0.0.8", "10.0.0.7"];
-        assert_eq!(
-            client_ip(Some(ip("10.0.0.1")), lines, &trusted),
-            Some(ip("203.0.113.9"))
-        );
+        assert_eq!(via("10.0.0.1", lines, &trusted), Some(ip("203.0.113.9")));
         let lines = vec![String::from("203.0.113.1"), String::from(" 10.0.0.3 ,")];
-        assert_eq!(
-            client_ip(Some(ip("10.0.0.1")), lines, &trusted),
-            Some(ip("203.0.113.1"))
-        );
+        assert_eq!(via("10.0.0.1", lines, &trusted), Some(ip("203.0.113.1")));
     }
 
     #[test]
     fn the_rightmost_untrusted_hop_is_the_client_and_all_trusted_gives_the_leftmost() {
         let trusted = nets(&["10.0.0.0/8", "2001:db8:ffff::/48"]);
         let chain = one("192.0.2.1, 192.0.2.2, 10.0.0.9, 2001:db8:ffff::1");
-        assert_eq!(
-            client_ip(Some(ip("10.0.0.1")), chain, &trusted),
-            Some(ip("192.0.2.2"))
-        );
+        assert_eq!(via("10.0.0.1", chain, &trusted), Some(ip("192.0.2.2")));
         let all_trusted = one("10.1.1.1, 10.2.2.2, 2001:db8:ffff::2");
-        assert_eq!(
-            client_ip(Some(ip("10.0.0.1")), all_trusted, &trusted),
-            Some(ip("10.1.1.1"))
-        );
+        assert_eq!(via("10.0.0.1", all_trusted, &trusted), Some(ip("10.1.1.1")));
     }
 
     #[test]
@@ -214,17 +199,17 @@ mod tests {
         let trusted = nets(&["127.0.0.0/8", "10.0.0.0/8"]);
         // The peer of an IPv6 (dual-stack) listener.
         assert_eq!(
-            client_ip(Some(ip("::ffff:127.0.0.1")), one("192.0.2.7"), &trusted),
+            via("::ffff:127.0.0.1", one("192.0.2.7"), &trusted),
             Some(ip("192.0.2.7"))
         );
         assert_eq!(
-            client_ip(Some(ip("::ffff:198.51.100.1")), NONE, &trusted),
+            via("::ffff:198.51.100.1", NONE, &trusted),
             Some(ip("198.51.100.1"))
         );
         // A mapped trusted hop is skipped; a mapped client comes back as IPv4.
         assert_eq!(
-            client_ip(
-                Some(ip("127.0.0.1")),
+            via(
+                "127.0.0.1",
                 one("::ffff:192.0.2.7, ::ffff:10.0.0.5"),
                 &trusted
             ),
@@ -233,7 +218,7 @@ mod tests {
         // A network written in mapped form matches the IPv4 peer too.
         let mapped = nets(&["::ffff:127.0.0.0/104"]);
         assert_eq!(
-            client_ip(Some(ip("127.0.0.1")), one("192.0.2.8"), &mapped),
+            via("127.0.0.1", one("192.0.2.8"), &mapped),
             Some(ip("192.0.2.8"))
         );
     }
@@ -247,8 +232,8 @@ mod tests {
         assert_eq!(parse_hop("2001:db8::4"), Some(ip("2001:db8::4")));
         let trusted = nets(&["10.0.0.0/8"]);
         assert_eq!(
-            client_ip(
-                Some(ip("10.0.0.1")),
+            via(
+                "10.0.0.1",
                 one("[2001:db8::1]:443, 10.0.0.2:8080"),
                 &trusted
             ),
@@ -269,29 +254,21 @@ mod tests {
         }
         let trusted = nets(&["10.0.0.0/8"]);
         assert_eq!(
-            client_ip(Some(ip("10.0.0.1")), one("garbage"), &trusted),
+            via("10.0.0.1", one("garbage"), &trusted),
             Some(ip("10.0.0.1"))
         );
         assert_eq!(
-            client_ip(
-                Some(ip("10.0.0.1")),
-                one("203.0.113.9, unknown, 10.0.0.7"),
-                &trusted
-            ),
+            via("10.0.0.1", one("203.0.113.9, unknown, 10.0.0.7"), &trusted),
             Some(ip("10.0.0.7"))
         );
         // Garbage left of the first untrusted hop does not matter.
         assert_eq!(
-            client_ip(
-                Some(ip("10.0.0.1")),
-                ["\u{fffd}x, y", "203.0.113.9"],
-                &trusted
-            ),
+            via("10.0.0.1", ["\u{fffd}x, y", "203.0.113.9"], &trusted),
             Some(ip("203.0.113.9"))
         );
         // Empty elements are not hops.
         assert_eq!(
-            client_ip(Some(ip("10.0.0.1")), one("203.0.113.9,, ,"), &trusted),
+            via("10.0.0.1", one("203.0.113.9,, ,"), &trusted),
             Some(ip("203.0.113.9"))
         );
     }

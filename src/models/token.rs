@@ -12,6 +12,27 @@ use crate::db::schema::tokens;
 pub struct Token {
     /// Primary key.
     pub id: i64,
+    /// The columns issuing writes, as they were written.
+    #[diesel(embed)]
+    pub issued: NewToken,
+    /// True once revoked.
+    pub revoked: bool,
+    /// When revoked.
+    pub revoked_at: Option<NaiveDateTime>,
+    /// Why revoked (NULL when revoked by plain SQL).
+    pub revoked_reason: Option<RevokeReason>,
+    /// Marked by the cleanup job.
+    pub expired: bool,
+    /// Last validated, coalesced to about a minute.
+    pub last_used_at: Option<NaiveDateTime>,
+    /// Wrong codes presented against a login challenge.
+    pub attempts: i32,
+}
+
+/// A token to insert (and, within `Token`, as it was issued).
+#[derive(Debug, Clone, Insertable, Queryable, Selectable)]
+#[diesel(table_name = tokens)]
+pub struct NewToken {
     /// UUID.
     pub jti: String,
     /// SHA-256 hex of the token.
@@ -28,49 +49,9 @@ pub struct Token {
     pub created_at: NaiveDateTime,
     /// Expiry (UTC, whole seconds for JWTs).
     pub expires_at: NaiveDateTime,
-    /// True once revoked.
-    pub revoked: bool,
-    /// When revoked.
-    pub revoked_at: Option<NaiveDateTime>,
-    /// Why revoked (NULL when revoked by plain SQL).
-    pub revoked_reason: Option<RevokeReason>,
-    /// Marked by the cleanup job.
-    pub expired: bool,
     /// User agent it was issued to.
     pub user_agent: Option<String>,
     /// IP it was issued to.
-    pub ip_address: Option<String>,
-    /// Signing key id.
-    pub key_id: Option<String>,
-    /// Last validated, coalesced to about a minute.
-    pub last_used_at: Option<NaiveDateTime>,
-    /// Wrong codes presented against a login challenge.
-    pub attempts: i32,
-}
-
-/// A token to insert.
-#[derive(Debug, Clone, Insertable)]
-#[diesel(table_name = tokens)]
-pub struct NewToken {
-    /// UUID.
-    pub jti: String,
-    /// SHA-256 hex.
-    pub token_hash: String,
-    /// Kind.
-    pub token_type: TokenKind,
-    /// Owner.
-    pub user_id: i64,
-    /// Owner's email.
-    pub user_email: String,
-    /// Session.
-    pub session_id: Option<i64>,
-    /// Issued.
-    pub created_at: NaiveDateTime,
-    /// Expiry.
-    pub expires_at: NaiveDateTime,
-    /// User agent.
-    pub user_agent: Option<String>,
-    /// IP.
     pub ip_address: Option<String>,
     /// Signing key id.
     pub key_id: Option<String>,

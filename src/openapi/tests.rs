@@ -33,44 +33,59 @@ fn every_limit_names_a_field_and_operation_ids_are_unique() {
     );
 }
 
-/// Every `resource("..")` of the route table with its methods, read from the source.
+/// Every path of the route table with its methods, in the order listed, read
+/// from the source's `routes!` table (`"path": METHOD handler, ...;`).
 fn route_table() -> Vec<(String, String)> {
     let src = include_str!("../routes.rs");
+    let table = src.split("routes! { cfg;").nth(1).unwrap_or_default();
+    let table = table.split("\n    }").next().unwrap_or_default();
     let mut out = Vec::new();
-    for piece in src.split("resource(\"").skip(1) {
-        let (path, rest) = piece.split_once('"').unwrap_or_default();
-        for m in rest.split("web::").skip(1) {
-            let method = m.split("()").next().unwrap_or_default();
-            if ["get", "post", "put", "patch", "delete"].contains(&method) {
-                // `{name:regex}` is documented as `{name}`.
-                let path = path
-                    .split('/')
-                    .map(|s| match s.split_once(':') {
-                        Some((name, _)) if s.starts_with('{') => format!("{name}}}"),
-                        _ => s.to_string(),
-                    })
-                    .collect::<Vec<_>>()
-                    .join("/");
-                out.push((method.to_uppercase(), path));
-            }
+    for entry in table.split(';') {
+        let entry = entry.trim().trim_start_matches('"');
+        let Some((path, methods)) = entry.split_once("\":") else {
+            continue;
+        };
+        // `{name:regex}` is documented as `{name}`.
+        let path = path
+            .split('/')
+            .map(|s| match s.split_once(':') {
+                Some((name, _)) if s.starts_with('{') => format!("{name}}}"),
+                _ => s.to_string(),
+            })
+            .collect::<Vec<_>>()
+            .join("/");
+        for route in methods.split(',') {
+            let method = route.split_whitespace().next().unwrap_or_default();
+            out.push((method.to_string(), path.clone()));
         }
     }
     out
 }
 
-#[test]
-fn every_allow_header_names_exactly_the_methods_served() {
-    let src = include_str!("../routes.rs");
-    for piece in src.split("resource(\"").skip(1) {
-        let (path, rest) = piece.split_once('"').unwrap_or_default();
-        let allow = rest.split('"').nth(1).unwrap_or_default();
-        let served: Vec<String> = rest
-            .split("web::")
-            .skip(1)
-            .map(|m| m.split("()").next().unwrap_or_default().to_uppercase())
-            .filter(|m| ["GET", "POST", "PUT", "PATCH", "DELETE"].contains(&m.as_str()))
+/// Every path answers a method it does not serve with 405 and an `Allow`
+/// naming exactly the methods the table serves it with.
+#[actix_web::test]
+async fn every_allow_header_names_exactly_the_methods_served() {
+    use actix_web::test::{call_service, init_service, TestRequest};
+    let app = init_service(actix_web::App::new().configure(crate::routes::configure)).await;
+    let mut served: Vec<(String, Vec<String>)> = Vec::new();
+    for (method, path) in route_table() {
+        match served.iter_mut().find(|(p, _)| *p == path) {
+            Some((_, methods)) => methods.push(method),
+            None => served.push((path, vec![method])),
+        }
+    }
+    assert!(served.len() > 25, "{served:?}");
+    for (path, methods) in served {
+        let uri: Vec<&str> = path
+            .split('/')
+            .map(|s| if s.starts_with('{') { "1" } else { s })
             .collect();
-        assert_eq!(allow, served.join(", "), "{path}");
+        let req = TestRequest::put().uri(&uri.join("/")).to_request();
+        let resp = call_service(&app, req).await;
+        assert_eq!(resp.status(), 405, "{path}");
+        let allow = resp.headers().get("allow").and_then(|v| v.to_str().ok());
+        assert_eq!(allow, Some(methods.join(", ").as_str()), "{path}");
     }
 }
 

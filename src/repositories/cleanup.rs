@@ -100,15 +100,24 @@ pub struct Batch<C> {
     pub next: C,
 }
 
-/// Deletes up to `limit` tokens that expired before `cutoff`, after `after` in
-/// `(expires_at, id)` order.
-pub fn delete_tokens_expired_before(
-    conn: &mut DbConnection,
-    cutoff: NaiveDateTime,
-    after: Option<Key>,
-    limit: i64,
-) -> QueryResult<Batch<Option<Key>>> {
-    delete_before(conn, "tokens", "expires_at", cutoff, after, limit)
+/// The tables whose rows go once older than a cutoff, each walked on its
+/// `(column, id)` index.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Aged {
+    /// Tokens, by `expires_at`.
+    Tokens,
+    /// Audit events, by `created_at`.
+    AuditEvents,
+}
+
+impl Aged {
+    /// The table and the column its age is read from.
+    fn table_and_column(self) -> (&'static str, &'static str) {
+        match self {
+            Aged::Tokens => ("tokens", "expires_at"),
+            Aged::AuditEvents => ("audit_events", "created_at"),
+        }
+    }
 }
 
 /// Marks `expired` on the tokens among the next `limit` in `(expires_at, id)`
@@ -213,28 +222,17 @@ pub fn delete_sessions_ended_before(
     })
 }
 
-/// Deletes up to `limit` audit events recorded before `cutoff`, after `after` in
-/// `(created_at, id)` order.
-pub fn delete_audit_before(
+/// Deletes up to `limit` rows of `aged` whose age column is before `cutoff`,
+/// after `after` in `(column, id)` order: one keyset batch. The table and
+/// column names in the SQL are `Aged`'s own constants, never input.
+pub fn delete_before(
     conn: &mut DbConnection,
+    aged: Aged,
     cutoff: NaiveDateTime,
     after: Option<Key>,
     limit: i64,
 ) -> QueryResult<Batch<Option<Key>>> {
-    delete_before(conn, "audit_events", "created_at", cutoff, after, limit)
-}
-
-/// One keyset batch of "delete the rows of `table` whose `column` is before
-/// `cutoff`", walking the `(column, id)` index after `after`. `table` and
-/// `column` are this module's own constants, never input.
-fn delete_before(
-    conn: &mut DbConnection,
-    table: &str,
-    column: &str,
-    cutoff: NaiveDateTime,
-    after: Option<Key>,
-    limit: i64,
-) -> QueryResult<Batch<Option<Key>>> {
+    let (table, column) = aged.table_and_column();
     let mut p = Params::default();
     let select = format!(
         "SELECT id FROM {table} WHERE {column} < {}{} ORDER BY {column}, id LIMIT {}",

@@ -72,6 +72,14 @@ fn unlocked(
         .or(dsl::locked_until.assume_not_null().le(now))
 }
 
+/// The columns that forget failed logins: none counted, no lock.
+fn no_failures() -> (
+    diesel::dsl::Eq<dsl::failed_login_count, i32>,
+    diesel::dsl::Eq<dsl::locked_until, Option<NaiveDateTime>>,
+) {
+    (dsl::failed_login_count.eq(0), dsl::locked_until.eq(None))
+}
+
 /// Locks the account until `until` and restarts the failure count.
 pub fn lock(conn: &mut DbConnection, id: i64, until: NaiveDateTime) -> QueryResult<usize> {
     diesel::update(dsl::users.find(id))
@@ -86,11 +94,7 @@ pub fn lock(conn: &mut DbConnection, id: i64, until: NaiveDateTime) -> QueryResu
 /// failure count (and an ended lock); 0 when a lock came first.
 pub fn record_login(conn: &mut DbConnection, id: i64, now: NaiveDateTime) -> QueryResult<usize> {
     diesel::update(dsl::users.filter(dsl::id.eq(id)).filter(unlocked(now)))
-        .set((
-            dsl::failed_login_count.eq(0),
-            dsl::locked_until.eq(None::<NaiveDateTime>),
-            dsl::last_login_at.eq(Some(now)),
-        ))
+        .set((no_failures(), dsl::last_login_at.eq(Some(now))))
         .execute(conn)
 }
 
@@ -98,10 +102,7 @@ pub fn record_login(conn: &mut DbConnection, id: i64, now: NaiveDateTime) -> Que
 /// is locked; 0 when a lock came first.
 pub fn clear_failures(conn: &mut DbConnection, id: i64, now: NaiveDateTime) -> QueryResult<usize> {
     diesel::update(dsl::users.filter(dsl::id.eq(id)).filter(unlocked(now)))
-        .set((
-            dsl::failed_login_count.eq(0),
-            dsl::locked_until.eq(None::<NaiveDateTime>),
-        ))
+        .set(no_failures())
         .execute(conn)
 }
 
@@ -238,11 +239,7 @@ pub fn update(conn: &mut DbConnection, id: i64, changes: &UserChanges) -> QueryR
 /// Lifts a lock and forgets past failures.
 pub fn unlock(conn: &mut DbConnection, id: i64, now: NaiveDateTime) -> QueryResult<usize> {
     diesel::update(dsl::users.find(id))
-        .set((
-            dsl::failed_login_count.eq(0),
-            dsl::locked_until.eq(None::<NaiveDateTime>),
-            dsl::updated_at.eq(now),
-        ))
+        .set((no_failures(), dsl::updated_at.eq(now)))
         .execute(conn)
 }
 

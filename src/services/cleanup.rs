@@ -13,7 +13,7 @@ use chrono::{Duration, NaiveDateTime};
 use crate::config::Settings;
 use crate::db::{Db, DbConnection};
 use crate::errors::AppResult;
-use crate::repositories::cleanup::{self as cleanup_repo, Batch, Key, SessionCursor};
+use crate::repositories::cleanup::{self as cleanup_repo, Aged, Batch, Key, SessionCursor};
 use crate::util;
 
 /// What cleanup keeps and how much it touches per statement.
@@ -153,43 +153,33 @@ fn sweep(
     now: NaiveDateTime,
     marked_until: Option<NaiveDateTime>,
 ) -> AppResult<CleanupReport> {
-    let max = policy.batch_size;
     let token_cutoff = now - policy.token_retention;
     let audit_cutoff = now - policy.audit_retention;
-    let mut r = CleanupReport::default();
-    r.tokens_deleted = drain(conn, &mut r, "delete_tokens", max, None, |c, after, n| {
-        cleanup_repo::delete_tokens_expired_before(c, token_cutoff, after, n)
+    let mut s = Sweeper {
+        conn,
+        max: policy.batch_size,
+        report: CleanupReport::default(),
+    };
+    s.report.tokens_deleted = s.drain("delete_tokens", None, |c, after, n| {
+        cleanup_repo::delete_before(c, Aged::Tokens, token_cutoff, after, n)
     })?;
     // Everything that expired before the cutoff was just deleted, and what an
     // earlier run marked need not be walked again.
     let mark_from = marked_until
         .map(|t| t - Duration::minutes(MARK_OVERLAP_MINUTES))
         .map_or(token_cutoff, |t| t.max(token_cutoff));
-    r.tokens_marked = drain(
-        conn,
-        &mut r,
-        "mark_expired",
-        max,
-        Some(Key::before(mark_from)),
-        |c, after, n| cleanup_repo::mark_expired(c, now, after, n),
-    )?;
-    r.sessions_deleted = drain(
-        conn,
-        &mut r,
-        "delete_sessions",
-        max,
-        SessionCursor::default(),
-        |c, at, n| cleanup_repo::delete_sessions_ended_before(c, token_cutoff, at, n),
-    )?;
-    r.audit_events_deleted = drain(
-        conn,
-        &mut r,
-        "delete_audit_events",
-        max,
-        None,
-        |c, after, n| cleanup_repo::delete_audit_before(c, audit_cutoff, after, n),
-    )?;
-    Ok(r)
+    let marked_after = Some(Key::before(mark_from));
+    s.report.tokens_marked = s.drain("mark_expired", marked_after, |c, after, n| {
+        cleanup_repo::mark_expired(c, now, after, n)
+    })?;
+    let sessions = SessionCursor::default();
+    s.report.sessions_deleted = s.drain("delete_sessions", sessions, |c, at, n| {
+        cleanup_repo::delete_sessions_ended_before(c, token_cutoff, at, n)
+    })?;
+    s.report.audit_events_deleted = s.drain("delete_audit_events", None, |c, after, n| {
+        cleanup_repo::delete_before(c, Aged::AuditEvents, audit_cutoff, after, n)
+    })?;
+    Ok(s.report)
 }
 
 /// The next batch size: halved after a statement slower than the target, grown
@@ -205,45 +195,54 @@ fn next_limit(limit: i64, took: StdDuration, max: i64) -> i64 {
     }
 }
 
-/// Repeats one batch statement, each starting where the previous one stopped,
-/// until the walk ends (each statement commits on its own), timing every
-/// statement into `report` and steering the batch size towards
-/// `TARGET_STATEMENT`.
-fn drain<C: Copy>(
-    conn: &mut DbConnection,
-    report: &mut CleanupReport,
-    step: &'static str,
+/// One run's walks over one connection, and what they did so far.
+struct Sweeper<'c> {
+    conn: &'c mut DbConnection,
+    /// Most rows per statement.
     max: i64,
-    start: C,
-    mut batch: impl FnMut(&mut DbConnection, C, i64) -> diesel::QueryResult<Batch<C>>,
-) -> AppResult<usize> {
-    let mut limit = max;
-    let mut position = start;
-    let mut total = 0;
-    loop {
-        let started = Instant::now();
-        let done = batch(conn, position, limit)?;
-        let took = started.elapsed();
-        tracing::debug!(
-            step,
-            limit,
-            rows = done.rows,
-            ms = took.as_secs_f64() * 1000.0,
-            "cleanup statement"
-        );
-        report.statements += 1;
-        if report.slowest.is_none_or(|s| took > s.duration) {
-            report.slowest = Some(SlowStatement {
+    report: CleanupReport,
+}
+
+impl Sweeper<'_> {
+    /// Repeats one batch statement, each starting where the previous one
+    /// stopped, until the walk ends (each statement commits on its own), timing
+    /// every statement into the report and steering the batch size towards
+    /// `TARGET_STATEMENT`.
+    fn drain<C: Copy>(
+        &mut self,
+        step: &'static str,
+        start: C,
+        mut batch: impl FnMut(&mut DbConnection, C, i64) -> diesel::QueryResult<Batch<C>>,
+    ) -> AppResult<usize> {
+        let (max, report) = (self.max, &mut self.report);
+        let mut limit = max;
+        let mut position = start;
+        let mut total = 0;
+        loop {
+            let started = Instant::now();
+            let done = batch(self.conn, position, limit)?;
+            let took = started.elapsed();
+            tracing::debug!(
                 step,
-                duration: took,
-            });
+                limit,
+                rows = done.rows,
+                ms = took.as_secs_f64() * 1000.0,
+                "cleanup statement"
+            );
+            report.statements += 1;
+            if report.slowest.is_none_or(|s| took > s.duration) {
+                report.slowest = Some(SlowStatement {
+                    step,
+                    duration: took,
+                });
+            }
+            total += done.rows;
+            position = done.next;
+            if !done.more {
+                return Ok(total);
+            }
+            limit = next_limit(limit, took, max);
         }
-        total += done.rows;
-        position = done.next;
-        if !done.more {
-            return Ok(total);
-        }
-        limit = next_limit(limit, took, max);
     }
 }
 

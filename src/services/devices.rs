@@ -111,10 +111,10 @@ impl DeviceService {
         let Some(t) = token_repo::find_by_hash(c, &token_hash(raw))? else {
             return Ok(None);
         };
-        let live = t.token_type == TokenKind::Device
-            && t.user_id == user_id
+        let live = t.issued.token_type == TokenKind::Device
+            && t.issued.user_id == user_id
             && !t.revoked
-            && t.expires_at > now;
+            && t.issued.expires_at > now;
         if !live {
             return Ok(None);
         }

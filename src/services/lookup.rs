@@ -107,7 +107,7 @@ async fn answer(db: &Db, batch: Vec<Pending>) {
         Ok(rows) => {
             let mut by_hash: HashMap<String, TokenContext> = rows
                 .into_iter()
-                .map(|ctx| (ctx.token.token_hash.clone(), ctx))
+                .map(|ctx| (ctx.token.issued.token_hash.clone(), ctx))
                 .collect();
             for (hash, replies) in waiting {
                 let ctx = by_hash.remove(&hash);

@@ -77,16 +77,16 @@ impl OAuthService {
         let active = |token_type: &str, ctx: &TokenContext| IntrospectionResponse {
             active: true,
             sub: Some(ctx.user.id.to_string()),
-            exp: Some(ctx.token.expires_at.and_utc().timestamp()),
-            iat: Some(ctx.token.created_at.and_utc().timestamp()),
-            jti: Some(ctx.token.jti.clone()),
+            exp: Some(ctx.token.issued.expires_at.and_utc().timestamp()),
+            iat: Some(ctx.token.issued.created_at.and_utc().timestamp()),
+            jti: Some(ctx.token.issued.jti.clone()),
             iss: Some(ring.issuer().to_string()),
             aud: Some(ring.audience().to_string()),
             token_type: Some(token_type.to_string()),
-            sid: ctx.token.session_id.map(|s| s.to_string()),
+            sid: ctx.token.issued.session_id.map(|s| s.to_string()),
             username: Some(ctx.user.email.clone()),
         };
-        let usable = match ctx.token.token_type {
+        let usable = match ctx.token.issued.token_type {
             TokenKind::Access => match &signed {
                 Some(claims) => check_access(&ctx, &claims.jti, now).is_ok(),
                 None => false,
@@ -99,7 +99,7 @@ impl OAuthService {
         if !usable {
             return Ok(IntrospectionResponse::default());
         }
-        let mut answer = match ctx.token.token_type {
+        let mut answer = match ctx.token.issued.token_type {
             TokenKind::Access => active("Bearer", &ctx),
             _ => active("refresh_token", &ctx),
         };
@@ -121,16 +121,16 @@ impl OAuthService {
                     return Ok(None);
                 };
                 let (t, why) = (&ctx.token, RevokeReason::Rfc7009);
-                let ended = match (t.token_type, t.session_id) {
+                let ended = match (t.issued.token_type, t.issued.session_id) {
                     (TokenKind::Refresh, Some(sid)) => {
-                        revocation::end_session(c, t.user_id, sid, why, now)?
+                        revocation::end_session(c, t.issued.user_id, sid, why, now)?
                     }
-                    _ => revocation::end_token(c, t.user_id, t.id, why, now)?,
+                    _ => revocation::end_token(c, t.issued.user_id, t.id, why, now)?,
                 };
                 if ended.tokens > 0 {
                     let details = json!({
-                        "jti": t.jti,
-                        "token_type": t.token_type.as_str(),
+                        "jti": t.issued.jti,
+                        "token_type": t.issued.token_type.as_str(),
                         "reason": ended.reason.as_str(),
                         "revoked_tokens": ended.tokens,
                     });
@@ -150,7 +150,7 @@ fn refresh_usable(ctx: &TokenContext, now: chrono::NaiveDateTime) -> bool {
         .session
         .as_ref()
         .is_some_and(|s| !s.revoked && s.login.expires_at > now);
-    !t.revoked && !t.expired && t.expires_at > now && session_live && ctx.user.is_active
+    !t.revoked && !t.expired && t.issued.expires_at > now && session_live && ctx.user.is_active
 }
 
 /// Only `admin` and `service` callers may introspect.

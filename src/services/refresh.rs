@@ -107,7 +107,7 @@ fn plan(
         return Err(AppError::TokenInvalid("unknown refresh token"));
     };
     let token = &ctx.token;
-    if token.token_type != TokenKind::Refresh {
+    if token.issued.token_type != TokenKind::Refresh {
         return Err(AppError::TokenInvalid("not a refresh token"));
     }
     let Some(session) = ctx.session.clone() else {
@@ -122,7 +122,7 @@ fn plan(
         }
         return Err(AppError::TokenRevoked);
     }
-    if token.expired || token.expires_at <= now || session.login.expires_at <= now {
+    if token.expired || token.issued.expires_at <= now || session.login.expires_at <= now {
         return Err(AppError::TokenExpired);
     }
     if session.revoked {

@@ -88,9 +88,9 @@ impl TokenValidator {
         }
         let principal = Principal::new(
             &ctx.user,
-            ctx.token.session_id.unwrap_or_default(),
-            ctx.token.jti,
-            ctx.token.expires_at,
+            ctx.token.issued.session_id.unwrap_or_default(),
+            ctx.token.issued.jti,
+            ctx.token.issued.expires_at,
         );
         if let Some((key, generation, started)) = cache_key {
             self.cache.put(key, principal.clone(), generation, started);
@@ -128,13 +128,13 @@ impl TokenValidator {
 /// The database half of double validation.
 pub fn check_access(ctx: &TokenContext, jti: &str, now: NaiveDateTime) -> AppResult<()> {
     let t = &ctx.token;
-    if t.token_type != TokenKind::Access || t.jti != jti {
+    if t.issued.token_type != TokenKind::Access || t.issued.jti != jti {
         return Err(AppError::TokenInvalid("token does not match its record"));
     }
     if t.revoked {
         return Err(AppError::TokenRevoked);
     }
-    if t.expired || t.expires_at <= now {
+    if t.expired || t.issued.expires_at <= now {
         return Err(AppError::TokenExpired);
     }
     let Some(session) = &ctx.session else {

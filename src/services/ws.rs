@@ -185,7 +185,7 @@ impl WsService {
                     return Err(AppError::TokenInvalid("unknown ticket"));
                 };
                 let t = &ctx.token;
-                if t.token_type != TokenKind::Ws {
+                if t.issued.token_type != TokenKind::Ws {
                     return Err(AppError::TokenInvalid("not a ticket"));
                 }
                 if t.revoked {
@@ -195,7 +195,7 @@ impl WsService {
                         _ => AppError::TokenRevoked,
                     });
                 }
-                if t.expired || t.expires_at <= now {
+                if t.expired || t.issued.expires_at <= now {
                     return Err(AppError::TokenExpired);
                 }
                 let Some(session) = ctx.session.as_ref().filter(|s| !s.revoked) else {

@@ -74,17 +74,17 @@ impl AdminService {
                 let Some(token) = token else {
                     return Ok(None);
                 };
-                let (uid, why) = (token.user_id, RevokeReason::Admin);
+                let (uid, why) = (token.issued.user_id, RevokeReason::Admin);
                 let ended = revocation::end_token(c, uid, token.id, why, now)?;
                 if ended.tokens == 0 {
                     return Ok(None);
                 }
-                let owner = user_repo::find_by_id(c, token.user_id)?;
+                let owner = user_repo::find_by_id(c, token.issued.user_id)?;
                 let details = json!({
                     "actor_id": actor.user_id.to_string(),
-                    "jti": token.jti,
-                    "token_type": token.token_type.as_str(),
-                    "session_id": token.session_id.map(|s| s.to_string()),
+                    "jti": token.issued.jti,
+                    "token_type": token.issued.token_type.as_str(),
+                    "session_id": token.issued.session_id.map(|s| s.to_string()),
                 });
                 let owner = owner.as_ref();
                 audit::record(c, event::TOKEN_REVOKED, owner, &client, details, now)?;

@@ -145,13 +145,13 @@ impl ChallengeService {
         } = answer;
         let now = util::now();
         let ctx = token_repo::find_context_by_hash(c, hash)?
-            .filter(|ctx| ctx.token.token_type == TokenKind::Challenge)
+            .filter(|ctx| ctx.token.issued.token_type == TokenKind::Challenge)
             .ok_or(AppError::TokenInvalid("unknown challenge"))?;
         let (challenge, user) = (ctx.token, ctx.user);
         if challenge.revoked {
             return Err(AppError::TokenRevoked);
         }
-        if challenge.expires_at <= now {
+        if challenge.issued.expires_at <= now {
             return Err(AppError::TokenExpired);
         }
         if !user.is_active {
