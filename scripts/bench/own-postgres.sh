@@ -17,7 +17,9 @@
 # Durability is untouched: fsync, full_page_writes and synchronous_commit stay on.
 #
 # Environment: OWN_PG_PORT [55432], OWN_PG_BIN [newest /usr/lib/postgresql/*/bin],
-#              OWN_PG_SHARED_BUFFERS [1GB], OWN_PG_MAX_WAL_SIZE [8GB].
+#              OWN_PG_SHARED_BUFFERS [1GB], OWN_PG_MAX_WAL_SIZE [8GB],
+#              OWN_PG_CONF (more postgresql.conf lines, e.g. auto_explain of slow
+#              statements), OWN_PG_LOG (a file to keep the server's log in).
 # Needs the PostgreSQL server package (Debian: postgresql); as root the cluster
 # belongs to the `postgres` system user, as initdb refuses to run as root.
 set -euo pipefail
@@ -43,6 +45,7 @@ fi
 
 stop_instance() {
     "${as_owner[@]}" "$bin/pg_ctl" -D "$dir/data" -m fast -w stop >/dev/null 2>&1 || true
+    if [[ -n "${OWN_PG_LOG:-}" ]]; then cp "$dir/server.log" "$OWN_PG_LOG" || true; fi
     rm -rf "$dir"
 }
 trap stop_instance EXIT
@@ -64,6 +67,7 @@ checkpoint_completion_target = 0.9
 wal_compression = on
 effective_io_concurrency = 32
 random_page_cost = 1.1
+${OWN_PG_CONF:-}
 CONF
 "${as_owner[@]}" "$bin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 start >/dev/null || {
     cat "$dir/server.log" >&2
