@@ -197,6 +197,8 @@ wrk -t"$threads" -c"$connections" -d600s --timeout 5s -s "$work/validate.lua" \
     "http://127.0.0.1:$port" >"$work/during.txt" 2>&1 &
 wrk_pid=$!
 sleep 2
+# Row updates of tokens (all, heap-only) and autovacuum runs, before and after.
+updates_before="$(psql "$db_url" -X -A -t -c "SELECT n_tup_upd || ' ' || n_tup_hot_upd || ' ' || autovacuum_count || ' ' || autoanalyze_count FROM pg_stat_user_tables WHERE relname = 'tokens'")"
 cleanup_started=$(date +%s.%N)
 # Debug level on the cleanup service logs every statement's rows and time.
 RUST_LOG="warn,tokenward::services::cleanup=debug" \
@@ -207,6 +209,11 @@ kill -INT "$wrk_pid" 2>/dev/null || true
 wait "$wrk_pid" 2>/dev/null || true
 wrk_pid=""
 
+sleep 1 # the statistics of the last statements reach the server
+updates_after="$(psql "$db_url" -X -A -t -c "SELECT n_tup_upd || ' ' || n_tup_hot_upd || ' ' || autovacuum_count || ' ' || autoanalyze_count FROM pg_stat_user_tables WHERE relname = 'tokens'")"
+read -r upd0 hot0 av0 an0 <<<"$updates_before"
+read -r upd1 hot1 av1 an1 <<<"$updates_after"
+updates="$((upd1 - upd0)) updates, $((hot1 - hot0)) of them heap-only; autovacuum of tokens during the run: $((av1 - av0)) vacuum, $((an1 - an0)) analyze"
 remaining="$(psql "$db_url" -X -A -t -c "SELECT COUNT(*) || ' tokens (' || COUNT(*) FILTER (WHERE expired) || ' marked expired)' FROM tokens")"
 # Debug lines (one per statement) come before the summary line.
 cleanup_line="$(grep '^cleanup done' "$work/cleanup.txt" | tail -1)"
@@ -234,6 +241,7 @@ report="bench-results/cleanup-$(date -u +%Y%m%dT%H%M%SZ).txt"
     echo "slowest statement: ${slowest_ms:-?} ms (target <= 250 ms: $(verdict "${slowest_ms:-999999} <= 250"))"
     echo "statement times:   ${statement_times:-?}"
     echo "left afterwards:   $remaining"
+    echo "tokens rows:       $updates"
     echo "validate before:   p50 $b50 ms, p99 $b99 ms ($(grep '^RESULT' "$work/before.txt" | sed 's/^RESULT //'))"
     echo "validate during:   p50 $d50 ms, p99 $d99 ms ($(grep '^RESULT' "$work/during.txt" | sed 's/^RESULT //'))"
     echo "p99 during / before: $(python3 -c "print(f'{$d99 / $b99:.2f}')") (target <= 2: $(verdict "$d99 <= 2 * $b99"))"

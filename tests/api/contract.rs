@@ -158,6 +158,13 @@ async fn schemathesis_finds_no_disagreement_between_the_document_and_the_server(
         &doc_url,
         "--checks",
         "all",
+        // Ending every session of a user leaves the user, whose session list is
+        // then empty: `GET /admin/tokens/sessions/{user_id}` after its DELETE is
+        // 200 `[]`, as it should be. It is the only read under a deletable path,
+        // and a per-operation setting did not keep every stateful scenario from
+        // flagging it, so the check is left out here.
+        "--exclude-checks",
+        "use_after_free",
         "--seed",
         SEED,
         "--max-examples",
